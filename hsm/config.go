@@ -131,24 +131,25 @@ func envOr(name, def string) string {
 var ErrNoPIN = errors.New("no PIN configured")
 
 // PINFromEnv reads a PIN from the variable named env or from the file named
-// by the variable fileEnv; setting both is an error, so that nobody wonders
-// which one won. A trailing newline in the file is not part of the PIN.
+// by the variable fileEnv; an empty variable counts as unset. Setting both
+// is an error, so that nobody wonders which one won. A trailing newline in
+// the file is not part of the PIN.
 func PINFromEnv(env, fileEnv string) (PIN, error) {
-	v, hasV := os.LookupEnv(env)
-	f, hasF := os.LookupEnv(fileEnv)
+	v, f := os.Getenv(env), os.Getenv(fileEnv)
 	switch {
-	case hasV && hasF:
+	case v != "" && f != "":
 		return "", fmt.Errorf("both %s and %s are set: set only one", env, fileEnv)
-	case hasF:
-		if f == "" {
-			return "", fmt.Errorf("%s is set but empty: name the file that holds the PIN", fileEnv)
-		}
+	case f != "":
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", fileEnv, err)
 		}
-		return PIN(strings.TrimRight(string(b), "\r\n")), nil
-	case hasV:
+		pin := strings.TrimRight(string(b), "\r\n")
+		if pin == "" {
+			return "", fmt.Errorf("%s names %s, which holds no PIN", fileEnv, f)
+		}
+		return PIN(pin), nil
+	case v != "":
 		return PIN(v), nil
 	}
 	return "", fmt.Errorf("%w: set %s to a file that holds it (or %s)", ErrNoPIN, fileEnv, env)

@@ -26,3 +26,6 @@
 // that keeps the PKCS#11 return value, so callers use errors.Is and operators
 // still see CKR_ names.
 package hsm
+
+// A build without cgo stops in needcgo with a message that says why.
+import _ "github.com/segl/segl/hsm/needcgo"

@@ -43,3 +43,11 @@ func (ks *Keystore) Epoch() uint64 {
 	defer ks.mu.RUnlock()
 	return ks.epoch
 }
+
+// ForceWrapMechanism makes the Keystore wrap with mech, as it would on a
+// module that lacks CKM_AES_KEY_WRAP_PAD.
+func (ks *Keystore) ForceWrapMechanism(mech uint) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.cur.wrap = mech
+}

@@ -60,7 +60,7 @@ func Probe(module, token string) (*TokenInfo, error) {
 	op := fmt.Sprintf("probe token %q", token)
 	var info *TokenInfo
 	err := withModule(module, func(p *pkcs11.Ctx) error {
-		slot, _, err := findToken(p, token)
+		slot, _, err := findToken(p, module, token)
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func InitToken(module, label string, soPIN, userPIN PIN) error {
 		return &Error{Op: op, Kind: ErrPINEmpty, Err: fmt.Errorf("the user PIN is needed (%s)", EnvPINFile)}
 	}
 	err := withModule(module, func(p *pkcs11.Ctx) error {
-		if _, _, err := findToken(p, label); err == nil {
+		if _, _, err := findToken(p, module, label); err == nil {
 			return fmt.Errorf("%w: a token labelled %q is already initialized", ErrLabelExists, label)
 		} else if !errors.Is(err, ErrTokenNotFound) {
 			return err
@@ -173,7 +173,7 @@ func InitToken(module, label string, soPIN, userPIN PIN) error {
 		}
 		// SoftHSM moves a token to a new slot number when it is
 		// initialised: find it again by label.
-		slot, _, err := findToken(p, label)
+		slot, _, err := findToken(p, module, label)
 		if err != nil {
 			return err
 		}

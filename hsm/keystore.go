@@ -163,7 +163,7 @@ func (ks *Keystore) connect(epoch uint64) (_ *conn, err error) {
 	if err := c.p11.Initialize(); err != nil && !isCode(err, pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		return nil, &Error{Op: op, Kind: ErrModule, Err: err}
 	}
-	c.slot, c.token, err = findToken(c.p11, cfg.Token)
+	c.slot, c.token, err = findToken(c.p11, cfg.Module, cfg.Token)
 	if err != nil {
 		return nil, &Error{Op: op, Kind: errKind(err), Err: err}
 	}
@@ -211,19 +211,24 @@ func (ks *Keystore) configureErr(op string, err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "could not find PKCS#11 token"):
-		hint := "list the module's tokens with `pkcs11-tool --module " + ks.cfg.Module + " --list-slots`"
-		if conf := os.Getenv("SOFTHSM2_CONF"); conf != "" {
-			hint += "; SoftHSM reads its tokens from the directory named in " + conf
-		}
-		return &Error{Op: op, Kind: ErrTokenNotFound, Err: fmt.Errorf("no initialized token is labelled %q (set %s; %s)", ks.cfg.Token, EnvToken, hint)}
+		return &Error{Op: op, Kind: ErrTokenNotFound, Err: tokenNotFound(ks.cfg.Module, ks.cfg.Token)}
 	case strings.Contains(msg, "failed to open module"), strings.Contains(msg, "failed to initialize module"):
 		return &Error{Op: op, Kind: ErrModule, Err: err}
 	}
 	return wrapErr(op, err)
 }
 
+// tokenNotFound says where to look when no token has the label.
+func tokenNotFound(module, label string) error {
+	hint := "list the module's tokens with `pkcs11-tool --module " + module + " --list-token-slots`"
+	if conf := os.Getenv("SOFTHSM2_CONF"); conf != "" {
+		hint += "; SoftHSM reads its tokens from the directory named in " + conf
+	}
+	return fmt.Errorf("%w: no initialized token is labelled %q (set %s; %s)", ErrTokenNotFound, label, EnvToken, hint)
+}
+
 // findToken returns the one slot whose token has the label.
-func findToken(p *pkcs11.Ctx, label string) (uint, pkcs11.TokenInfo, error) {
+func findToken(p *pkcs11.Ctx, module, label string) (uint, pkcs11.TokenInfo, error) {
 	slots, err := p.GetSlotList(true)
 	if err != nil {
 		return 0, pkcs11.TokenInfo{}, err
@@ -242,7 +247,7 @@ func findToken(p *pkcs11.Ctx, label string) (uint, pkcs11.TokenInfo, error) {
 	}
 	switch len(found) {
 	case 0:
-		return 0, info, fmt.Errorf("%w: no initialized token is labelled %q", ErrTokenNotFound, label)
+		return 0, info, tokenNotFound(module, label)
 	case 1:
 		return found[0], info, nil
 	}
@@ -436,8 +441,12 @@ func (ks *Keystore) exclusive(op string, fn func(c *conn) error) error {
 	}
 	err := wrapErr(op, fn(ks.cur))
 	// Whatever fn did to the login, start again from a clean connection.
+	// A planned reconnection does not count against RecoveryInterval,
+	// which is there to pace recovery from failures.
 	ks.lastAttempt = time.Time{}
-	if rerr := ks.reconnectLocked(op + " changed the login"); rerr != nil {
+	rerr := ks.reconnectLocked(op + " changed the login")
+	ks.lastAttempt = time.Time{}
+	if rerr != nil {
 		return errors.Join(err, wrapErr("reconnect after "+op, rerr))
 	}
 	return err

@@ -382,3 +382,19 @@ func TestParseWrappedKey(t *testing.T) {
 	_, err = ks.WrappedSigner(&c)
 	wantErr(t, err, hsm.ErrBadWrappedKey)
 }
+
+// On a module without CKM_AES_KEY_WRAP_PAD the Keystore falls back to
+// CKM_AES_CBC_PAD, which SoftHSM 2.6 does not accept for wrapping: the
+// module's refusal comes back as ErrMechanismUnsupported, provoked for real.
+func TestWrapFallbackMechanism(t *testing.T) {
+	_, ks := openWithKEK(t, 0)
+	ks.ForceWrapMechanism(pkcs11.CKM_AES_CBC_PAD)
+	_, err := ks.GenerateWrapped("kek", hsm.ECDSAP256)
+	wantErr(t, err, hsm.ErrMechanismUnsupported)
+	if !isCode(err, pkcs11.CKR_MECHANISM_INVALID) {
+		t.Fatalf("error %v does not carry CKR_MECHANISM_INVALID", err)
+	}
+	ks.ForceWrapMechanism(0)
+	_, err = ks.GenerateWrapped("kek", hsm.ECDSAP256)
+	wantErr(t, err, hsm.ErrMechanismUnsupported)
+}

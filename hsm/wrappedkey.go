@@ -1,6 +1,7 @@
 package hsm
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -101,6 +102,12 @@ func ParseWrappedKey(b []byte) (*WrappedKey, error) {
 	}
 	if err := w.check(); err != nil {
 		return nil, err
+	}
+	// encoding/asn1 accepts more than one encoding of some fields (any
+	// string type where UTF8String is meant): insist on the one we write,
+	// so a blob has exactly one form.
+	if canon, err := w.MarshalBinary(); err != nil || !bytes.Equal(canon, b) {
+		return nil, fmt.Errorf("%w: not in canonical form", ErrBadWrappedKey)
 	}
 	return w, nil
 }
