@@ -1,0 +1,57 @@
+// Command segl is Segl's command line for security officers and auditors.
+//
+// It talks to the HSM directly, configured by the environment:
+// SEGL_HSM_MODULE, SEGL_HSM_TOKEN and the PIN in SEGL_HSM_PIN_FILE (or
+// SEGL_HSM_PIN). PINs are never taken from flags.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main with its streams passed in, so tests drive the real command.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	if err := app.Run(args); err != nil {
+		var exit cli.ExitCoder
+		if errors.As(err, &exit) {
+			if msg := exit.Error(); msg != "" {
+				fmt.Fprintln(stderr, "segl:", msg)
+			}
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(stderr, "segl:", err)
+		return 1
+	}
+	return 0
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "segl",
+		Usage: "officer and auditor tool for the Segl signing and authentication server",
+		Description: "The HSM is chosen by the environment: " +
+			"SEGL_HSM_MODULE (the PKCS#11 library), SEGL_HSM_TOKEN (the token label), " +
+			"SEGL_HSM_PIN_FILE (a file holding the user PIN; SEGL_HSM_PIN also works), and " +
+			"SEGL_HSM_SO_PIN_FILE for the security officer's operations. PINs are never flags.",
+		Reader:          stdin,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		// Errors are printed once, by run.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			hsmCommand(),
+			keysCommand(),
+		},
+	}
+}

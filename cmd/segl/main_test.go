@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/segl/segl/softhsm"
+)
+
+// The CLI is tested as an officer types it: testdata/script/*.txtar are
+// scripts of segl commands and their expected output, each against a fresh
+// SoftHSM token whose PINs are in files, checked with openssl and OpenSC's
+// pkcs11-tool as independent clients.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"segl": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			// Files only: each script initialises its token with
+			// `segl hsm init-token`, in its own process.
+			tok, err := softhsm.Create(filepath.Join(env.WorkDir, ".hsm"), "segl-cli")
+			if err != nil {
+				return err
+			}
+			env.Vars = append(env.Vars, tok.Env()...)
+			// For pkcs11-tool's --pin env:TEST_PIN, which keeps the PIN
+			// off its command line too.
+			env.Vars = append(env.Vars, "TEST_PIN="+string(tok.PIN))
+			return nil
+		},
+	})
+}
