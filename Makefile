@@ -1,0 +1,54 @@
+# Segl's two commands are `make run` and `make test`; each installs what it
+# needs first (scripts/deps.sh, a no-op when everything is there).
+
+SHELL := /bin/bash
+GO    ?= go
+# PKCS#11 is reached through cgo: say so, rather than trust the default.
+export CGO_ENABLED := 1
+
+DEV_DIR ?= .segl
+
+.PHONY: all deps build test vet fmt-check run bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@command -v "$$($(GO) env CC)" >/dev/null || { echo "make: no C compiler ($$($(GO) env CC)) for cgo: run make deps" >&2; exit 1; }
+	$(GO) build -o bin/ ./cmd/segl ./cmd/segld
+
+fmt-check:
+	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$files" ]; then echo "gofmt would change: $$files" >&2; exit 1; fi
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps fmt-check vet
+	$(GO) test -race -count=1 -timeout 18m ./...
+	@# One iteration of every benchmark, so they cannot rot between recordings.
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count=1 ./...
+
+# The development daemon on the embedded defaults: a SoftHSM token under
+# $(DEV_DIR). `. $(DEV_DIR)/env` gives a shell the same settings for segl.
+run: build
+	softhsm/dev-token.sh $(DEV_DIR)
+	. $(DEV_DIR)/env && exec bin/segld
+
+# Benchmarks: figures to record in bench/RESULTS.md.
+bench: deps
+	bench/run.sh
+
+# Each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz: deps
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

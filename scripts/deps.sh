@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Segl needs to build and test, with apt-get, and only what is
+# missing: a machine that has everything is left alone. Debian 12 and its
+# derivatives; elsewhere it says what to install.
+set -euo pipefail
+
+packages=(
+	gcc libc6-dev pkg-config # cgo, for PKCS#11
+	softhsm2                 # the HSM for tests and the dev server
+	opensc                   # pkcs11-tool, an independent PKCS#11 client in tests
+	openssl ca-certificates  # verifying signatures in tests
+)
+
+missing=()
+if command -v dpkg-query >/dev/null; then
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+	done
+else
+	echo "deps: no dpkg here; install these yourself: ${packages[*]}" >&2
+	exit 1
+fi
+
+if ((${#missing[@]})); then
+	echo "deps: installing ${missing[*]}"
+	sudo=()
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null; then
+	echo "deps: Go is not installed; Segl needs Go 1.26 or later (https://go.dev/dl/)" >&2
+	exit 1
+fi
