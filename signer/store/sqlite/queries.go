@@ -1,0 +1,331 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segl/segl/signer/store"
+)
+
+// querier is what *sql.Tx offers both transaction kinds.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type reader struct {
+	q   querier
+	ctx context.Context
+}
+
+type txn struct {
+	reader
+	tx *sql.Tx
+}
+
+var _ store.Tx = (*txn)(nil)
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return err
+}
+
+// Users.
+
+const userCols = `id, name, phone, disabled, created, password, failures, blocked_until, signing_key, certificate`
+
+func scanUser(s interface{ Scan(...any) error }) (*store.User, error) {
+	var u store.User
+	var created, blocked int64
+	err := s.Scan(&u.ID, &u.Name, &u.Phone, &u.Disabled, &created, &u.Password, &u.Failures, &blocked, &u.SigningKey, &u.Certificate)
+	u.Created, u.BlockedUntil = fromNanos(created), fromNanos(blocked)
+	return &u, err
+}
+
+func (r reader) User(id string) (*store.User, error) {
+	u, err := scanUser(r.q.QueryRowContext(r.ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "user "+id)
+	}
+	return u, nil
+}
+
+func (r reader) Users() ([]*store.User, error) {
+	rows, err := r.q.QueryContext(r.ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var us []*store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return us, rows.Err()
+}
+
+func (t *txn) CreateUser(u *store.User) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.Phone, boolInt(u.Disabled), nanos(u.Created), u.Password, u.Failures, nanos(u.BlockedUntil), u.SigningKey, u.Certificate)
+	if isUnique(err) {
+		return fmt.Errorf("user %s: %w", u.ID, store.ErrExists)
+	}
+	return err
+}
+
+func (t *txn) UpdateUser(u *store.User) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE users SET name = ?, phone = ?, disabled = ?, password = ?, failures = ?, blocked_until = ?,
+		signing_key = ?, certificate = ? WHERE id = ?`,
+		u.Name, u.Phone, boolInt(u.Disabled), u.Password, u.Failures, nanos(u.BlockedUntil), u.SigningKey, u.Certificate, u.ID)
+	return affected(res, err, "user "+u.ID)
+}
+
+func affected(res sql.Result, err error, what string) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Callers: relying parties and officers, keyed by certificate fingerprint.
+
+const callerCols = `role, id, name, fingerprint, cert_pem, disabled, created`
+
+func scanCaller(s interface{ Scan(...any) error }) (*store.Caller, []byte, error) {
+	var c store.Caller
+	var pem []byte
+	var created int64
+	err := s.Scan(&c.Role, &c.ID, &c.Name, &c.Fingerprint, &pem, &c.Disabled, &created)
+	c.Created = fromNanos(created)
+	return &c, pem, err
+}
+
+func rpOf(c *store.Caller, pem []byte) *store.RP {
+	return &store.RP{ID: c.ID, Name: c.Name, Fingerprint: c.Fingerprint, CertPEM: pem, Disabled: c.Disabled, Created: c.Created}
+}
+
+func (r reader) CallerByFingerprint(fp string) (*store.Caller, error) {
+	c, _, err := scanCaller(r.q.QueryRowContext(r.ctx, `SELECT `+callerCols+` FROM callers WHERE fingerprint = ?`, fp))
+	if err != nil {
+		return nil, notFound(err, "client certificate "+fp)
+	}
+	return c, nil
+}
+
+func (r reader) RP(id string) (*store.RP, error) {
+	c, pem, err := scanCaller(r.q.QueryRowContext(r.ctx, `SELECT `+callerCols+` FROM callers WHERE role = 'rp' AND id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "relying party "+id)
+	}
+	return rpOf(c, pem), nil
+}
+
+func (r reader) RPs() ([]*store.RP, error) {
+	cs, pems, err := r.callers(store.RoleRP)
+	var rps []*store.RP
+	for i, c := range cs {
+		rps = append(rps, rpOf(c, pems[i]))
+	}
+	return rps, err
+}
+
+func (r reader) Officers() ([]*store.Caller, error) {
+	cs, _, err := r.callers(store.RoleOfficer)
+	return cs, err
+}
+
+func (r reader) callers(role store.Role) ([]*store.Caller, [][]byte, error) {
+	rows, err := r.q.QueryContext(r.ctx, `SELECT `+callerCols+` FROM callers WHERE role = ? ORDER BY id`, role)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var cs []*store.Caller
+	var pems [][]byte
+	for rows.Next() {
+		c, pem, err := scanCaller(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		cs, pems = append(cs, c), append(pems, pem)
+	}
+	return cs, pems, rows.Err()
+}
+
+func (t *txn) createCaller(c *store.Caller, pem []byte) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO callers (`+callerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.Role, c.ID, c.Name, c.Fingerprint, pem, boolInt(c.Disabled), nanos(c.Created))
+	if isUnique(err) {
+		return fmt.Errorf("%s %s or its certificate: %w", c.Role, c.ID, store.ErrExists)
+	}
+	return err
+}
+
+func (t *txn) CreateRP(rp *store.RP) error {
+	return t.createCaller(&store.Caller{Role: store.RoleRP, ID: rp.ID, Name: rp.Name, Fingerprint: rp.Fingerprint,
+		Disabled: rp.Disabled, Created: rp.Created}, rp.CertPEM)
+}
+
+func (t *txn) UpdateRP(rp *store.RP) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE callers SET name = ?, disabled = ? WHERE role = 'rp' AND id = ?`,
+		rp.Name, boolInt(rp.Disabled), rp.ID)
+	return affected(res, err, "relying party "+rp.ID)
+}
+
+func (t *txn) CreateOfficer(o *store.Caller) error {
+	c := *o
+	c.Role = store.RoleOfficer
+	return t.createCaller(&c, []byte{})
+}
+
+// Orders.
+
+const orderCols = `ref, rp, user_id, kind, state, hint, user_visible_data, document_digest, end_user_ip,
+	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion`
+
+func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
+	var o store.Order
+	var created, expires, completed int64
+	var factors string
+	err := s.Scan(&o.Ref, &o.RP, &o.User, &o.Kind, &o.State, &o.Hint, &o.UserVisibleData, &o.DocumentDigest, &o.EndUserIP,
+		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion)
+	if err != nil {
+		return nil, err
+	}
+	o.Created, o.Expires, o.Completed = fromNanos(created), fromNanos(expires), fromNanos(completed)
+	if err := json.Unmarshal([]byte(factors), &o.Factors); err != nil {
+		return nil, fmt.Errorf("order %s: factors column: %w", o.Ref, err)
+	}
+	return &o, nil
+}
+
+func (r reader) Order(ref string) (*store.Order, error) {
+	o, err := scanOrder(r.q.QueryRowContext(r.ctx, `SELECT `+orderCols+` FROM orders WHERE ref = ?`, ref))
+	if err != nil {
+		return nil, notFound(err, "order "+ref)
+	}
+	return o, nil
+}
+
+func (r reader) OrderByQRToken(token string) (*store.Order, error) {
+	o, err := scanOrder(r.q.QueryRowContext(r.ctx, `SELECT `+orderCols+` FROM orders WHERE qr_start_token = ?`, token))
+	if err != nil {
+		return nil, notFound(err, "order with that qrStartToken")
+	}
+	return o, nil
+}
+
+func (r reader) OrderCounts() (map[store.OrderState]int, error) {
+	rows, err := r.q.QueryContext(r.ctx, `SELECT state, COUNT(*) FROM orders GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[store.OrderState]int{}
+	for rows.Next() {
+		var s store.OrderState
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		counts[s] = n
+	}
+	return counts, rows.Err()
+}
+
+func factorsJSON(f []string) string {
+	if f == nil {
+		f = []string{}
+	}
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+func (t *txn) CreateOrder(o *store.Order) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
+		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
+		factorsJSON(o.Factors), o.Completion)
+	if isUnique(err) {
+		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
+	}
+	return err
+}
+
+func (t *txn) UpdateOrder(o *store.Order) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET user_id = ?, state = ?, hint = ?, completed = ?, factors = ?, completion = ?
+		WHERE ref = ?`, o.User, o.State, o.Hint, nanos(o.Completed), factorsJSON(o.Factors), o.Completion, o.Ref)
+	if isUnique(err) {
+		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
+	}
+	return affected(res, err, "order "+o.Ref)
+}
+
+func (t *txn) ExpireOrders(now time.Time) ([]*store.Order, error) {
+	rows, err := t.q.QueryContext(t.ctx, `UPDATE orders SET state = 'failed', hint = 'expiredTransaction', completed = ?
+		WHERE state = 'pending' AND expires <= ? RETURNING `+orderCols, nanos(now), nanos(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var os []*store.Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		os = append(os, o)
+	}
+	return os, rows.Err()
+}
+
+// Activations.
+
+func (t *txn) CreateActivation(a *store.Activation) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO activations (id, order_ref, user_id, key_id, digest, expires, mac, spent, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`, a.ID, a.Order, a.User, a.KeyID, a.Digest, nanos(a.Expires), a.MAC, nanos(a.Created))
+	if isUnique(err) {
+		return fmt.Errorf("activation %s: %w", a.ID, store.ErrExists)
+	}
+	return err
+}
+
+// SpendActivation is one conditional UPDATE, so two concurrent spends of
+// one activation cannot both succeed.
+func (t *txn) SpendActivation(id string, now time.Time) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE activations SET spent = ? WHERE id = ? AND spent = 0`, nanos(now), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (r reader) Activation(id string) (*store.Activation, error) {
+	var a store.Activation
+	var expires, spent, created int64
+	err := r.q.QueryRowContext(r.ctx, `SELECT id, order_ref, user_id, key_id, digest, expires, mac, spent, created
+		FROM activations WHERE id = ?`, id).Scan(&a.ID, &a.Order, &a.User, &a.KeyID, &a.Digest, &expires, &a.MAC, &spent, &created)
+	if err != nil {
+		return nil, notFound(err, "activation "+id)
+	}
+	a.Expires, a.Spent, a.Created = fromNanos(expires), fromNanos(spent), fromNanos(created)
+	return &a, nil
+}

@@ -1,0 +1,208 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/store/sqlite"
+)
+
+func open(t *testing.T) (*sqlite.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "segl.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func appendRecords(t *testing.T, db *sqlite.DB, n int) {
+	t.Helper()
+	for i := range n {
+		err := db.Update(context.Background(), func(tx store.Tx) error {
+			_, err := tx.Audit(audit.Record{Time: time.Now(), Event: "order.started", Actor: "rp:bank", Subject: fmt.Sprintf("order:%d", i),
+				Outcome: "ok", Details: map[string]string{"n": fmt.Sprint(i)}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func verify(t *testing.T, db *sqlite.DB, pub *ecdsa.PublicKey) audit.Report {
+	t.Helper()
+	var rep audit.Report
+	err := db.View(context.Background(), func(r store.Reader) error {
+		var recs []audit.Stored
+		if err := r.AuditRecords(1, func(s audit.Stored) (bool, error) { recs = append(recs, s); return true, nil }); err != nil {
+			return err
+		}
+		cps, err := r.AuditCheckpoints()
+		if err != nil {
+			return err
+		}
+		i := 0
+		rep, err = audit.Verify(func() (audit.Stored, bool, error) {
+			if i == len(recs) {
+				return audit.Stored{}, false, nil
+			}
+			i++
+			return recs[i-1], true, nil
+		}, cps, pub)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// An edit made to the file (as someone with the database would) is caught
+// at the record that was edited, and the database itself refuses edits.
+func TestAuditTamperingIsCaught(t *testing.T) {
+	db, path := open(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	appendRecords(t, db, 20)
+	err := db.Update(context.Background(), func(tx store.Tx) error {
+		seq, head, err := tx.AuditHead()
+		if err != nil {
+			return err
+		}
+		sig, err := audit.SignCheckpoint(key, seq, head)
+		if err != nil {
+			return err
+		}
+		return tx.AddCheckpoint(audit.Checkpoint{Seq: seq, Hash: head, Time: time.Now(), Signature: sig})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRecords(t, db, 5)
+	if rep := verify(t, db, &key.PublicKey); rep.Broken != nil || rep.Records != 25 || rep.LastCheckpoint != 20 || rep.Unsealed != 5 {
+		t.Fatalf("intact chain: %+v", rep)
+	}
+
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE audit SET outcome = 'refused' WHERE seq = 7`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("the database let a record be edited: %v", err)
+	}
+	if _, err := raw.Exec(`DROP TRIGGER audit_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE audit SET details = '{"n":"99"}' WHERE seq = 7`); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify(t, db, &key.PublicKey)
+	if rep.Broken == nil || rep.Broken.Seq != 7 {
+		t.Fatalf("an edited record 7 gave %+v", rep.Broken)
+	}
+	t.Log(rep.Broken)
+}
+
+func TestOnePendingOrderPerUser(t *testing.T) {
+	db, _ := open(t)
+	now := time.Now()
+	order := func(ref string) *store.Order {
+		return &store.Order{Ref: ref, RP: "bank", User: "alice", Kind: store.KindAuth, State: store.StatePending, EndUserIP: "192.0.2.1",
+			AutoStartToken: ref + "a", QRStartToken: ref + "q", QRStartSecret: "s", Created: now, Expires: now.Add(time.Minute)}
+	}
+	create := func(o *store.Order) error {
+		return db.Update(context.Background(), func(tx store.Tx) error { return tx.CreateOrder(o) })
+	}
+	if err := create(order("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := create(order("2")); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("a second pending order: %v", err)
+	}
+	err := db.Update(context.Background(), func(tx store.Tx) error {
+		expired, err := tx.ExpireOrders(now.Add(2 * time.Minute))
+		if len(expired) != 1 || expired[0].Hint != "expiredTransaction" {
+			return fmt.Errorf("expired %v", expired)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := create(order("3")); err != nil {
+		t.Fatalf("after expiry: %v", err)
+	}
+}
+
+func TestSpendActivationOnce(t *testing.T) {
+	db, _ := open(t)
+	now := time.Now()
+	err := db.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.CreateOrder(&store.Order{Ref: "o", RP: "bank", Kind: store.KindSign, State: store.StatePending, EndUserIP: "192.0.2.1",
+			AutoStartToken: "a", QRStartToken: "q", QRStartSecret: "s", Created: now, Expires: now.Add(time.Minute)}); err != nil {
+			return err
+		}
+		return tx.CreateActivation(&store.Activation{ID: "act", Order: "o", User: "u", KeyID: "k", Digest: make([]byte, 32),
+			Expires: now.Add(time.Minute), MAC: []byte{1}, Created: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Many concurrent spends: exactly one wins.
+	const n = 20
+	wins := make(chan bool, n)
+	for range n {
+		go func() {
+			var ok bool
+			err := db.Update(context.Background(), func(tx store.Tx) (err error) {
+				ok, err = tx.SpendActivation("act", time.Now())
+				return err
+			})
+			wins <- err == nil && ok
+		}()
+	}
+	won := 0
+	for range n {
+		if <-wins {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d spends of one activation succeeded", won)
+	}
+}
+
+func TestDurabilitySettings(t *testing.T) {
+	_, path := open(t)
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q %v", mode, err)
+	}
+	db2, err := sqlite.Open(path) // reopening applies no migration twice
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if v, err := db2.SchemaVersion(context.Background()); err != nil || v != 1 {
+		t.Fatalf("schema version %d %v", v, err)
+	}
+}

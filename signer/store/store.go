@@ -1,0 +1,198 @@
+// Package store is the daemon's persistent state behind a small interface:
+// users, relying parties, officers, orders, single-use signature
+// activations and the audit chain. SQLite (package sqlite) is the embedded
+// default; the interface keeps SQL out of the rest of signer so that a
+// PostgreSQL implementation can follow.
+//
+// Every state change runs in Update, one write transaction, and the audit
+// record describing it is appended in the same transaction: a change without
+// its record, or a record without its change, cannot be committed.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/segl/segl/signer/audit"
+)
+
+var (
+	// ErrNotFound is returned when a row asked for by its key does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists is returned when a row with the same key or unique value
+	// (an RP's certificate, a user's pending order) already exists.
+	ErrExists = errors.New("already exists")
+)
+
+// Store opens transactions.
+type Store interface {
+	// Update runs fn in one write transaction, committed durably when fn
+	// returns nil and rolled back otherwise.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Reader) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Reader is what a read-only transaction can do.
+type Reader interface {
+	User(id string) (*User, error)
+	Users() ([]*User, error)
+	RP(id string) (*RP, error)
+	RPs() ([]*RP, error)
+	// CallerByFingerprint finds the RP or officer registered with a client
+	// certificate, by the SHA-256 of its DER, disabled or not.
+	CallerByFingerprint(fp string) (*Caller, error)
+	Officers() ([]*Caller, error)
+	Order(ref string) (*Order, error)
+	// OrderByQRToken finds an order by its qrStartToken.
+	OrderByQRToken(token string) (*Order, error)
+	// OrderCounts counts orders by state, for metrics.
+	OrderCounts() (map[OrderState]int, error)
+	Activation(id string) (*Activation, error)
+
+	// AuditRecords calls fn for each audit record from seq on, in order,
+	// with the hash stored for it; fn returning false stops the walk.
+	AuditRecords(from uint64, fn func(audit.Stored) (bool, error)) error
+	AuditCheckpoints() ([]audit.Checkpoint, error)
+	// LastCheckpoint is the sequence number the newest checkpoint seals
+	// (0 when there is none).
+	LastCheckpoint() (uint64, error)
+	// AuditHead is the last record's sequence number and hash (0 and the
+	// zero hash when the log is empty).
+	AuditHead() (uint64, audit.Hash, error)
+}
+
+// Tx is a write transaction.
+type Tx interface {
+	Reader
+
+	CreateUser(u *User) error
+	UpdateUser(u *User) error
+	CreateRP(rp *RP) error
+	UpdateRP(rp *RP) error
+	CreateOfficer(o *Caller) error
+
+	// CreateOrder refuses (ErrExists) a second pending order for a user.
+	CreateOrder(o *Order) error
+	UpdateOrder(o *Order) error
+	// ExpireOrders moves pending orders whose expiry has passed to failed
+	// with hint expiredTransaction, and returns them.
+	ExpireOrders(now time.Time) ([]*Order, error)
+
+	CreateActivation(a *Activation) error
+	// SpendActivation marks an activation spent, once: it reports false
+	// when it was spent already or does not exist.
+	SpendActivation(id string, now time.Time) (bool, error)
+
+	// Audit appends a record: the store assigns Seq and the chain hash.
+	Audit(r audit.Record) (audit.Stored, error)
+	AddCheckpoint(c audit.Checkpoint) error
+}
+
+// Role is what a client certificate may do.
+type Role string
+
+const (
+	RoleRP      Role = "rp"
+	RoleOfficer Role = "officer"
+)
+
+// Caller is an authenticated client: a relying party or an officer.
+type Caller struct {
+	Role        Role
+	ID          string
+	Name        string
+	Fingerprint string // hex SHA-256 of the client certificate's DER
+	Disabled    bool
+	Created     time.Time
+}
+
+// RP is a relying party: a bank's front end that starts orders.
+type RP struct {
+	ID          string
+	Name        string
+	Fingerprint string
+	CertPEM     []byte
+	Disabled    bool
+	Created     time.Time
+}
+
+// User is a person who authenticates and signs.
+type User struct {
+	ID       string
+	Name     string
+	Phone    string
+	Disabled bool
+	Created  time.Time
+
+	// Password is the personal password's verifier (tokens/password), or
+	// empty when none is set.
+	Password string
+	// Failures counts consecutive failed factors across all channels;
+	// BlockedUntil is set when they reach the limit.
+	Failures     int
+	BlockedUntil time.Time
+
+	// SigningKey is the user's signing key, wrapped under the KEK
+	// (hsm.WrappedKey's binary form); Certificate is its DER certificate.
+	SigningKey  []byte
+	Certificate []byte
+}
+
+// OrderKind is what an order asks of the user.
+type OrderKind string
+
+const (
+	KindAuth OrderKind = "auth"
+	KindSign OrderKind = "sign"
+)
+
+// OrderState is BankID's collect status.
+type OrderState string
+
+const (
+	StatePending  OrderState = "pending"
+	StateFailed   OrderState = "failed"
+	StateComplete OrderState = "complete"
+)
+
+// Order is one auth or sign transaction started by a relying party.
+type Order struct {
+	Ref             string
+	RP              string
+	User            string // empty until known for an auth order without userId
+	Kind            OrderKind
+	State           OrderState
+	Hint            string
+	UserVisibleData string // base64, as the RP sent it
+	DocumentDigest  []byte // SHA-256 of the document, sign orders only
+	EndUserIP       string
+	AutoStartToken  string
+	QRStartToken    string
+	QRStartSecret   string
+	Created         time.Time
+	Expires         time.Time
+	Completed       time.Time
+	// Factors are the factor types the user has passed, in order.
+	Factors []string
+	// Completion is the JSON completionData of a complete order.
+	Completion []byte
+}
+
+// Activation is the single-use permission to sign one digest with one
+// user's key (EN 419 241 signature activation).
+type Activation struct {
+	ID      string
+	Order   string
+	User    string
+	KeyID   string // hex SHA-256 of the wrapped key's public key
+	Digest  []byte
+	Expires time.Time
+	MAC     []byte // HSM HMAC over the bound fields
+	Spent   time.Time
+	Created time.Time
+}
