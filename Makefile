@@ -31,11 +31,11 @@ test: deps fmt-check vet
 	@# One iteration of every benchmark, so they cannot rot between recordings.
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count=1 ./...
 
-# The development daemon on the embedded defaults: a SoftHSM token under
-# $(DEV_DIR). `. $(DEV_DIR)/env` gives a shell the same settings for segl.
+# The development daemon on the embedded defaults (SQLite, a SoftHSM token,
+# certificates), all under $(DEV_DIR), made on first start.
+# `. $(DEV_DIR)/env` gives a shell the same settings for segl and curl.
 run: build
-	softhsm/dev-token.sh $(DEV_DIR)
-	. $(DEV_DIR)/env && exec bin/segld
+	exec bin/segld dev --dir $(DEV_DIR)
 
 # Benchmarks: figures to record in bench/RESULTS.md.
 bench: deps

@@ -208,3 +208,31 @@ func randomPIN() string {
 	rand.Read(b)
 	return base32.StdEncoding.EncodeToString(b)
 }
+
+// Existing returns the token that Create made in dir earlier, with the
+// PINs from its files.
+func Existing(dir, label string) (*Token, error) {
+	module, err := Module()
+	if err != nil {
+		return nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	t := &Token{Dir: dir, Conf: filepath.Join(dir, "softhsm2.conf"), Module: module, Label: label,
+		PINFile: filepath.Join(dir, "user.pin"), SOPINFile: filepath.Join(dir, "so.pin")}
+	for _, f := range []struct {
+		path string
+		pin  *hsm.PIN
+	}{{t.PINFile, &t.PIN}, {t.SOPINFile, &t.SOPIN}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("softhsm: token in %s: %w", dir, err)
+		}
+		*f.pin = hsm.PIN(strings.TrimRight(string(b), "\r\n"))
+	}
+	if _, err := os.Stat(t.Conf); err != nil {
+		return nil, fmt.Errorf("softhsm: token in %s: %w", dir, err)
+	}
+	return t, nil
+}

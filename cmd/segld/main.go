@@ -1,65 +1,95 @@
-// Command segld is the Segl daemon.
+// Command segld is the Segl daemon: the relying-party and admin APIs over
+// mutual TLS, with every key in the HSM.
 //
-// Today it opens the HSM named by the environment (SEGL_HSM_MODULE,
-// SEGL_HSM_TOKEN, SEGL_HSM_PIN_FILE), keeps the connection alive through
-// HSM restarts, and answers health and readiness probes. The relying-party
-// API over mTLS arrives with the orders; until then segld listens on
-// loopback only, because it has nothing to protect a wider listener with.
+//	segld --config segl.yaml          run
+//	segld check-config --config F     validate a config without starting
+//	segld dev --dir DIR               the embedded development setup (make run)
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/daemon"
+	"github.com/segl/segl/signer/devenv"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stderr))
+	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	configFlag := &cli.StringFlag{Name: "config", Usage: "the config file (YAML)", Required: true}
 	app := &cli.App{
-		Name:      "segld",
-		Usage:     "the Segl signing and authentication daemon",
-		Writer:    stderr,
-		ErrWriter: stderr,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "address for the health endpoints (loopback only until mTLS)"},
-		},
+		Name:            "segld",
+		Usage:           "the Segl signing and authentication daemon",
+		Writer:          stdout,
+		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
+		Flags:           []cli.Flag{&cli.StringFlag{Name: "config", Usage: "the config file (YAML)"}},
 		Action: func(c *cli.Context) error {
-			ln, err := listenLoopback(c.String("listen"))
+			if c.String("config") == "" {
+				return fmt.Errorf("--config is required (or run `segld dev` for the development setup)")
+			}
+			cfg, err := config.Load(c.String("config"))
 			if err != nil {
 				return err
 			}
-			cfg, err := hsm.ConfigFromEnv()
-			if err != nil {
-				ln.Close()
-				return err
-			}
-			ks, err := hsm.Open(cfg)
-			if err != nil {
-				ln.Close()
-				return err
-			}
-			defer ks.Close()
-			return serve(ctx, ks, ln, log)
+			return serve(ctx, cfg, log)
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "check-config",
+				Usage: "validate a config file and exit",
+				Flags: []cli.Flag{configFlag},
+				Action: func(c *cli.Context) error {
+					if _, err := config.Load(c.String("config")); err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s: ok\n", c.String("config"))
+					return nil
+				},
+			},
+			{
+				Name:  "dev",
+				Usage: "run on the embedded development setup under --dir, made on first start",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "dir", Value: ".segl", Usage: "where the token, database, certificates and env file live"},
+					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "the API's address"},
+				},
+				Action: func(c *cli.Context) error {
+					env, err := devenv.Setup(c.String("dir"), c.String("listen"))
+					if err != nil {
+						return err
+					}
+					verb := "reusing"
+					if env.Created {
+						verb = "made"
+					}
+					fmt.Fprintf(stdout, "segld dev: %s the development setup in %s\n", verb, env.Dir)
+					fmt.Fprintf(stdout, "  config:     %s\n  database:   %s\n  issuer CA:  %s\n  TLS CA:     %s\n", env.Config, env.Database, env.IssuerCA, env.TLSCA)
+					fmt.Fprintf(stdout, "  officer:    %s\n  RP:         %s\n  SoftHSM:    %s\n", env.Cert, env.RPCert, env.Token.Conf)
+					fmt.Fprintf(stdout, "for segl in your shell: . %s/%s\n", env.Dir, devenv.EnvFile)
+					cfg, err := config.Load(env.Config)
+					if err != nil {
+						return err
+					}
+					return serve(ctx, cfg, log, devenv.Bootstrap)
+				},
+			},
 		},
 	}
 	if err := app.Run(args); err != nil {
@@ -69,59 +99,30 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// listenLoopback refuses any address that is not on this machine: without
-// TLS, a wider listener would be an open door.
-func listenLoopback(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
+// serve runs the daemon until ctx is done; hooks run on the opened daemon
+// before it listens.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...func(*daemon.Daemon, *config.Config) error) error {
+	d, err := daemon.Open(cfg, log, daemon.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("--listen %q: %w", addr, err)
+		return err
 	}
-	ip := net.ParseIP(host)
-	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("--listen %q: segld has no TLS yet and listens on loopback only (127.0.0.1, [::1], localhost)", addr)
-	}
-	return net.Listen("tcp", addr)
-}
-
-// serve answers the probes on ln until ctx ends, then drains in-flight
-// requests.
-func serve(ctx context.Context, ks *hsm.Keystore, ln net.Listener, log *slog.Logger) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ks.Ping(); err != nil {
-			log.Warn("not ready", "err", err.Error())
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
+	defer d.Close()
+	for _, h := range hooks {
+		if err := h(d, cfg); err != nil {
+			return err
 		}
-		fmt.Fprintln(w, "ready")
-	})
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	info, err := ks.Info()
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	log.Info("segld started", "listen", ln.Addr().String(), "hsm_module", info.Module, "token", info.Label, "serial", info.Serial)
-
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
+	info, _ := d.Keystore().Info()
+	attrs := []any{"listen", ln.Addr().String(), "hsm_module", cfg.HSM.Module, "token", cfg.HSM.Token}
+	if info != nil {
+		attrs = append(attrs, "serial", info.Serial)
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdown)
-	if serveErr := <-done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
-		err = serveErr
-	}
+	log.Info("segld started", attrs...)
+	err = d.Serve(ctx, ln)
 	log.Info("segld stopped")
 	return err
 }

@@ -1,0 +1,397 @@
+// Package admin is what officers do through the admin API: register users
+// (with a signing key made and wrapped inside the HSM and a certificate
+// from the issuer), set their personal passwords, disable and enable them,
+// and register relying parties by their client certificates. Each change
+// and its audit record commit together.
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/ca"
+	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/tokens/password"
+)
+
+// ErrInvalid marks a request that is wrong as sent.
+var ErrInvalid = orders.ErrInvalid
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// KeyMaker makes a user's signing key inside the HSM, wrapped under the
+// KEK (*hsm.Keystore).
+type KeyMaker interface {
+	GenerateWrapped(kekLabel string, t hsm.KeyType) (*hsm.WrappedKey, error)
+}
+
+// Service carries out officers' requests.
+type Service struct {
+	Store          store.Store
+	Keys           KeyMaker
+	KEK            string // label of the key-encryption key
+	Issuer         *ca.Issuer
+	Pepper         password.Pepper
+	PepperID       string
+	PasswordParams password.Params
+	CertValidity   time.Duration // users' certificates; default 2 years
+	Now            func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func officer(id string) string { return "officer:" + id }
+
+// NewUser is the body of POST /admin/v1/users.
+type NewUser struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// UserView is a user as the admin API shows them: never the password
+// verifier or the wrapped key.
+type UserView struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Phone        string    `json:"phone,omitempty"`
+	Disabled     bool      `json:"disabled"`
+	Blocked      bool      `json:"blocked"`
+	BlockedUntil string    `json:"blockedUntil,omitempty"`
+	Failures     int       `json:"failures"`
+	HasPassword  bool      `json:"hasPassword"`
+	Created      time.Time `json:"created"`
+	Certificate  string    `json:"certificate"` // PEM
+	KeyID        string    `json:"keyId"`
+}
+
+func (s *Service) view(u *store.User) *UserView {
+	v := &UserView{ID: u.ID, Name: u.Name, Phone: u.Phone, Disabled: u.Disabled, Failures: u.Failures,
+		HasPassword: u.Password != "", Created: u.Created,
+		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Certificate}))}
+	if s.now().Before(u.BlockedUntil) {
+		v.Blocked, v.BlockedUntil = true, u.BlockedUntil.Format(time.RFC3339)
+	}
+	if w, err := hsm.ParseWrappedKey(u.SigningKey); err == nil {
+		sum := sha256.Sum256(w.Public)
+		v.KeyID = hex.EncodeToString(sum[:])
+	}
+	return v
+}
+
+var phonePattern = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+func checkName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return invalid("name is empty")
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > 128 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return invalid("name must be at most 128 characters of UTF-8 text without control characters")
+	}
+	return nil
+}
+
+// CreateUser registers a user: a P-256 signing key generated in the HSM
+// and wrapped under the KEK, a certificate for it from the issuer, and the
+// personal password if given.
+func (s *Service) CreateUser(ctx context.Context, by string, req *NewUser) (*UserView, error) {
+	if err := orders.CheckUserID(req.ID); err != nil {
+		return nil, err
+	}
+	if err := checkName(req.Name); err != nil {
+		return nil, err
+	}
+	if req.Phone != "" && !phonePattern.MatchString(req.Phone) {
+		return nil, invalid("phone must be in E.164 form, like +4512345678")
+	}
+	if req.Password != "" {
+		if err := password.Check([]byte(req.Password)); err != nil {
+			return nil, invalid("password: %v", err)
+		}
+	}
+	// Refuse a taken ID before spending an HSM key generation on it.
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		_, err := r.User(req.ID)
+		return err
+	})
+	if err == nil {
+		return nil, fmt.Errorf("user %s: %w", req.ID, store.ErrExists)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	now := s.now()
+	w, err := s.Keys.GenerateWrapped(s.KEK, hsm.ECDSAP256)
+	if err != nil {
+		return nil, fmt.Errorf("make user %s's signing key: %w", req.ID, err)
+	}
+	pub, err := w.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	validity := s.CertValidity
+	if validity == 0 {
+		validity = 2 * 365 * 24 * time.Hour
+	}
+	notAfter := now.Add(validity)
+	if issuerEnd := s.Issuer.Cert.NotAfter; notAfter.After(issuerEnd) {
+		notAfter = issuerEnd
+	}
+	cert, err := s.Issuer.UserCert(pub, req.ID, req.Name, now.Add(-time.Minute), notAfter)
+	if err != nil {
+		return nil, fmt.Errorf("certify user %s's key: %w", req.ID, err)
+	}
+	blob, err := w.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	u := &store.User{ID: req.ID, Name: req.Name, Phone: req.Phone, Created: now, SigningKey: blob, Certificate: cert.Raw}
+	if req.Password != "" {
+		if u.Password, err = password.Hash(s.Pepper, s.PepperID, u.ID, []byte(req.Password), s.params()); err != nil {
+			return nil, err
+		}
+	}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.user.created", Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
+			Details: map[string]string{"certificateSerial": cert.SerialNumber.Text(16), "password": fmt.Sprint(u.Password != "")}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(u), nil
+}
+
+func (s *Service) params() password.Params {
+	if s.PasswordParams == (password.Params{}) {
+		return password.DefaultParams
+	}
+	return s.PasswordParams
+}
+
+// User shows one user.
+func (s *Service) User(ctx context.Context, id string) (*UserView, error) {
+	var u *store.User
+	err := s.Store.View(ctx, func(r store.Reader) (err error) {
+		u, err = r.User(id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(u), nil
+}
+
+// Users lists the users.
+func (s *Service) Users(ctx context.Context) ([]*UserView, error) {
+	var us []*store.User
+	err := s.Store.View(ctx, func(r store.Reader) (err error) {
+		us, err = r.Users()
+		return err
+	})
+	views := []*UserView{}
+	for _, u := range us {
+		views = append(views, s.view(u))
+	}
+	return views, err
+}
+
+// SetDisabled disables or enables a user. Enabling also lifts a block
+// and clears the failure count: it is the officer's unblock.
+func (s *Service) SetDisabled(ctx context.Context, by, id string, disabled bool) (*UserView, error) {
+	now := s.now()
+	var u *store.User
+	err := s.Store.Update(ctx, func(tx store.Tx) (err error) {
+		if u, err = tx.User(id); err != nil {
+			return err
+		}
+		event := "admin.user.disabled"
+		u.Disabled = disabled
+		if !disabled {
+			event = "admin.user.enabled"
+			u.Failures, u.BlockedUntil = 0, time.Time{}
+		}
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: event, Actor: officer(by), Subject: "user:" + id, Outcome: "ok"})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(u), nil
+}
+
+// SetPassword sets a user's personal password.
+func (s *Service) SetPassword(ctx context.Context, by, id string, pw []byte) error {
+	if err := password.Check(pw); err != nil {
+		return invalid("password: %v", err)
+	}
+	verifier, err := password.Hash(s.Pepper, s.PepperID, id, pw, s.params())
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.User(id)
+		if err != nil {
+			return err
+		}
+		u.Password = verifier
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.user.password_set", Actor: officer(by), Subject: "user:" + id, Outcome: "ok"})
+		return err
+	})
+}
+
+// NewRP is the body of POST /admin/v1/rps.
+type NewRP struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Cert string `json:"certificate"` // PEM
+}
+
+// RPView is a relying party as the admin API shows it.
+type RPView struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	Subject     string    `json:"subject"`
+	Disabled    bool      `json:"disabled"`
+	Created     time.Time `json:"created"`
+}
+
+func rpView(rp *store.RP) *RPView {
+	v := &RPView{ID: rp.ID, Name: rp.Name, Fingerprint: rp.Fingerprint, Disabled: rp.Disabled, Created: rp.Created}
+	if b, _ := pem.Decode(rp.CertPEM); b != nil {
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			v.Subject = c.Subject.String()
+		}
+	}
+	return v
+}
+
+// Fingerprint is how a client certificate is registered: the hex SHA-256
+// of its DER.
+func Fingerprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// ClientCertificate parses one PEM certificate meant for TLS client
+// authentication.
+func ClientCertificate(pemBytes []byte) (*x509.Certificate, error) {
+	b, rest := pem.Decode(pemBytes)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, invalid("certificate is not a PEM CERTIFICATE")
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, invalid("certificate: give exactly one PEM certificate, the client's own")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, invalid("certificate: %v", err)
+	}
+	if c.IsCA {
+		return nil, invalid("certificate is a CA certificate; register the client's own certificate")
+	}
+	return c, nil
+}
+
+// CreateRP registers a relying party by its client certificate.
+func (s *Service) CreateRP(ctx context.Context, by string, req *NewRP) (*RPView, error) {
+	if err := orders.CheckUserID(req.ID); err != nil {
+		return nil, invalid("id: %v", strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+	}
+	if err := checkName(req.Name); err != nil {
+		return nil, err
+	}
+	cert, err := ClientCertificate([]byte(req.Cert))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if now.After(cert.NotAfter) {
+		return nil, invalid("certificate expired on %s", cert.NotAfter.Format(time.RFC3339))
+	}
+	rp := &store.RP{ID: req.ID, Name: req.Name, Fingerprint: Fingerprint(cert),
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), Created: now}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRP(rp); err != nil {
+			return err
+		}
+		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.rp.created", Actor: officer(by), Subject: "rp:" + rp.ID, Outcome: "ok",
+			Details: map[string]string{"fingerprint": rp.Fingerprint, "subject": cert.Subject.String()}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rpView(rp), nil
+}
+
+// RPs lists the relying parties.
+func (s *Service) RPs(ctx context.Context) ([]*RPView, error) {
+	var rps []*store.RP
+	err := s.Store.View(ctx, func(r store.Reader) (err error) {
+		rps, err = r.RPs()
+		return err
+	})
+	views := []*RPView{}
+	for _, rp := range rps {
+		views = append(views, rpView(rp))
+	}
+	return views, err
+}
+
+// SetRPDisabled disables or enables a relying party; a disabled one is
+// refused at its next TLS handshake and request.
+func (s *Service) SetRPDisabled(ctx context.Context, by, id string, disabled bool) (*RPView, error) {
+	now := s.now()
+	var rp *store.RP
+	err := s.Store.Update(ctx, func(tx store.Tx) (err error) {
+		if rp, err = tx.RP(id); err != nil {
+			return err
+		}
+		rp.Disabled = disabled
+		if err := tx.UpdateRP(rp); err != nil {
+			return err
+		}
+		event := "admin.rp.enabled"
+		if disabled {
+			event = "admin.rp.disabled"
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: event, Actor: officer(by), Subject: "rp:" + id, Outcome: "ok"})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rpView(rp), nil
+}

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/store"
+)
+
+// MaxBody bounds every request body. The largest legitimate one (a sign
+// order with 1,500 characters of userVisibleData, or an RP certificate)
+// is a few kilobytes.
+const MaxBody = 16 << 10
+
+// Error codes, BankID's.
+const (
+	codeInvalid     = "invalidParameters"
+	codeUnauth      = "unauthorized"
+	codeNotFound    = "notFound"
+	codeInProgress  = "alreadyInProgress"
+	codeTimeout     = "requestTimeout"
+	codeInternal    = "internalError"
+	codeMaintenance = "maintenance"
+)
+
+// Error is the body of every error answer.
+type Error struct {
+	ErrorCode string `json:"errorCode"`
+	Details   string `json:"details"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, details string) {
+	writeJSON(w, status, Error{ErrorCode: code, Details: details})
+}
+
+// errBadJSON is a body that does not decode into the request type.
+var errBadJSON = errors.New("bad request body")
+
+// decode reads exactly one JSON object of type T from a bounded body,
+// refusing unknown fields and trailing data.
+func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, fmt.Errorf("%w: Content-Type must be application/json", errBadJSON)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, fmt.Errorf("%w: the body is larger than %d bytes", errBadJSON, MaxBody)
+		}
+		return nil, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("%w: the body must be a JSON object", errBadJSON)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	v := new(T)
+	if err := dec.Decode(v); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the JSON object", errBadJSON)
+	}
+	return v, nil
+}
+
+// fail answers an error from the services with BankID's codes. Internal
+// errors are logged, not shown: their text may name HSM or database
+// details the caller has no use for.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errBadJSON), errors.Is(err, orders.ErrInvalid):
+		writeError(w, http.StatusBadRequest, codeInvalid, err.Error())
+	case errors.Is(err, orders.ErrNotFound), errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, codeNotFound, err.Error())
+	case errors.Is(err, orders.ErrAlreadyInProgress):
+		writeError(w, http.StatusConflict, codeInProgress, err.Error())
+	case errors.Is(err, store.ErrExists):
+		writeError(w, http.StatusConflict, codeInvalid, err.Error())
+	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
+		writeError(w, http.StatusRequestTimeout, codeTimeout, "the request was cancelled or timed out")
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, codeInternal, "internal error; the server's log has the cause")
+	}
+}

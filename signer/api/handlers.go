@@ -1,0 +1,275 @@
+package api
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/segl/segl/signer/admin"
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/qr"
+	"github.com/segl/segl/signer/store"
+)
+
+func (s *Server) start(kind store.OrderKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[orders.StartRequest](w, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		resp, err := s.orders.Start(r.Context(), callerOf(r).ID, kind, req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[orders.RefRequest](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp, err := s.orders.Collect(r.Context(), callerOf(r).ID, req.OrderRef)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[orders.RefRequest](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.orders.Cancel(r.Context(), callerOf(r).ID, req.OrderRef); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) factor(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[orders.FactorRequest](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp, err := s.orders.SubmitFactor(r.Context(), callerOf(r).ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) qr(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[orders.RefRequest](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Format != "" && req.Format != "png" {
+		s.fail(w, r, fmt.Errorf("%w: format must be \"png\" or left out", orders.ErrInvalid))
+		return
+	}
+	data, err := s.orders.QR(r.Context(), callerOf(r).ID, req.OrderRef)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Format == "png" {
+		png, err := qr.PNG(data, 256)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(png)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"qrData": data})
+}
+
+func (s *Server) qrVerify(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[struct {
+		QRData string `json:"qrData"`
+	}](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ref, err := s.orders.QRVerify(r.Context(), callerOf(r).ID, req.QRData)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"orderRef": ref})
+}
+
+// Admin API.
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[admin.NewUser](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.admin.CreateUser(r.Context(), callerOf(r).ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	us, err := s.admin.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+}
+
+func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.admin.User(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.admin.SetDisabled(r.Context(), callerOf(r).ID, r.PathValue("id"), disabled)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, u)
+	}
+}
+
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[struct {
+		Password string `json:"password"`
+	}](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.admin.SetPassword(r.Context(), callerOf(r).ID, r.PathValue("id"), []byte(req.Password)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) createRP(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[admin.NewRP](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rp, err := s.admin.CreateRP(r.Context(), callerOf(r).ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rp)
+}
+
+func (s *Server) listRPs(w http.ResponseWriter, r *http.Request) {
+	rps, err := s.admin.RPs(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rps": rps})
+}
+
+func (s *Server) setRPDisabled(disabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rp, err := s.admin.SetRPDisabled(r.Context(), callerOf(r).ID, r.PathValue("id"), disabled)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rp)
+	}
+}
+
+// AuditPage is one page of GET /admin/v1/audit: records from a sequence
+// number on, as stored (with their chain hashes), and every checkpoint.
+type AuditPage struct {
+	Records     []AuditEntry      `json:"records"`
+	Checkpoints []AuditCheckpoint `json:"checkpoints,omitempty"`
+	Next        uint64            `json:"next,omitempty"` // the from of the next page; 0 at the end
+}
+
+// AuditEntry is a stored record and its chain hash (hex).
+type AuditEntry struct {
+	Record audit.Record `json:"record"`
+	Hash   string       `json:"hash"`
+}
+
+// AuditCheckpoint is a signed checkpoint: Hash in hex, Signature the
+// base64 ASN.1 ECDSA signature.
+type AuditCheckpoint struct {
+	Seq       uint64    `json:"seq"`
+	Hash      string    `json:"hash"`
+	Time      time.Time `json:"time"`
+	Signature []byte    `json:"signature"`
+}
+
+const auditPageSize = 1000
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
+	from := uint64(1)
+	if v := r.URL.Query().Get("from"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			s.fail(w, r, fmt.Errorf("%w: from must be a record number, 1 or more", orders.ErrInvalid))
+			return
+		}
+		from = n
+	}
+	page := AuditPage{Records: []AuditEntry{}}
+	err := s.store.View(r.Context(), func(rd store.Reader) error {
+		err := rd.AuditRecords(from, func(st audit.Stored) (bool, error) {
+			if len(page.Records) == auditPageSize {
+				page.Next = st.Record.Seq
+				return false, nil
+			}
+			page.Records = append(page.Records, AuditEntry{Record: st.Record, Hash: hex.EncodeToString(st.Hash[:])})
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if from != 1 {
+			return nil
+		}
+		cps, err := rd.AuditCheckpoints()
+		for _, c := range cps {
+			page.Checkpoints = append(page.Checkpoints, AuditCheckpoint{Seq: c.Seq, Hash: hex.EncodeToString(c.Hash[:]), Time: c.Time, Signature: c.Signature})
+		}
+		return err
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}

@@ -1,0 +1,375 @@
+// Package devenv makes and reuses the embedded development setup that
+// `segld dev` (and `make run`) runs on: a SoftHSM token with the daemon's
+// keys, an issuer CA whose key is in that token, a private TLS CA with a
+// server certificate and two client certificates (a relying party and an
+// officer), a SQLite database, a segl.yaml, and an env file of the
+// variables segl needs.
+//
+// It is for a laptop, not production: the TLS keys are plain files, and
+// it is the one place outside tests that uses package softhsm.
+package devenv
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/admin"
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/ca"
+	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/daemon"
+	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/softhsm"
+)
+
+// Token label of the development token.
+const Token = "segl-dev"
+
+// Names of what Setup makes under the directory.
+const (
+	ConfigFile   = "segl.yaml"
+	EnvFile      = "env"
+	IssuerCAFile = "issuer-ca.pem"
+	DevRP        = "dev-rp"
+)
+
+// Env is what Setup made, with absolute paths.
+type Env struct {
+	Dir        string
+	Config     string // segl.yaml
+	Token      *softhsm.Token
+	Addr       string // https://host:port
+	TLSCA      string // the server's and clients' CA
+	Cert, Key  string // the officer's client certificate
+	RPCert     string
+	RPKey      string
+	IssuerCA   string
+	Database   string
+	Created    bool // false when everything was there already
+	Registered []string
+}
+
+// Setup makes what is missing under dir for a daemon listening on listen,
+// and returns where everything is. It is safe to run again: what exists is
+// reused, never replaced.
+func Setup(dir, listen string) (*Env, error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	e := &Env{Dir: dir, Config: filepath.Join(dir, ConfigFile), Addr: "https://" + listen,
+		TLSCA: filepath.Join(dir, "tls", "ca.pem"), Cert: filepath.Join(dir, "tls", "officer.pem"), Key: filepath.Join(dir, "tls", "officer.key"),
+		RPCert: filepath.Join(dir, "tls", "rp.pem"), RPKey: filepath.Join(dir, "tls", "rp.key"),
+		IssuerCA: filepath.Join(dir, IssuerCAFile), Database: filepath.Join(dir, "segl.db")}
+
+	if e.Token, err = token(filepath.Join(dir, "hsm"), e); err != nil {
+		return nil, err
+	}
+	if err := e.keys(); err != nil {
+		return nil, err
+	}
+	if err := e.tlsFiles(host); err != nil {
+		return nil, err
+	}
+	if err := e.writeConfig(listen); err != nil {
+		return nil, err
+	}
+	if err := e.writeEnv(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// token makes the SoftHSM token on first use and finds it afterwards. The
+// module reads SOFTHSM2_CONF when it is initialised, so it is set here,
+// before anything in this process opens the token.
+func token(dir string, e *Env) (*softhsm.Token, error) {
+	marker := filepath.Join(dir, ".initialised")
+	if exists(marker) {
+		tok, err := softhsm.Existing(dir, Token)
+		if err != nil {
+			return nil, err
+		}
+		return tok, os.Setenv("SOFTHSM2_CONF", tok.Conf)
+	}
+	tok, err := softhsm.Create(dir, Token)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Setenv("SOFTHSM2_CONF", tok.Conf); err != nil {
+		return nil, err
+	}
+	if err := tok.Init(); err != nil {
+		return nil, fmt.Errorf("initialise the dev token: %w", err)
+	}
+	e.Created = true
+	return tok, os.WriteFile(marker, nil, 0o600)
+}
+
+// keys makes the daemon's token keys that are missing, and the issuer CA
+// certificate.
+func (e *Env) keys() error {
+	ks, err := hsm.Open(e.Token.Config())
+	if err != nil {
+		return err
+	}
+	defer ks.Close()
+	for _, k := range []struct {
+		label string
+		t     hsm.KeyType
+	}{{"issuer", hsm.ECDSAP256}, {"audit", hsm.ECDSAP256}, {"pepper", hsm.HMACSHA256}, {"activation", hsm.HMACSHA256}} {
+		if _, err := ks.Find(k.label); err == nil {
+			continue
+		} else if !errors.Is(err, hsm.ErrKeyNotFound) {
+			return err
+		}
+		if _, err := ks.Generate(k.label, k.t); err != nil {
+			return fmt.Errorf("generate %s: %w", k.label, err)
+		}
+		e.Created = true
+	}
+	if _, err := ks.Find("kek"); errors.Is(err, hsm.ErrKeyNotFound) {
+		if _, err := ks.GenerateKEK("kek", e.Token.SOPIN); err != nil {
+			return fmt.Errorf("generate the KEK: %w", err)
+		}
+		e.Created = true
+	} else if err != nil {
+		return err
+	}
+	if exists(e.IssuerCA) {
+		return nil
+	}
+	key, err := ks.Signer("issuer")
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	cert, err := ca.NewRoot(key, ca.Subject{CommonName: "Segl Development Issuer CA", Organization: "Segl (development)", Country: "DK"},
+		now.Add(-time.Hour), now.AddDate(10, 0, 0), 0)
+	if err != nil {
+		return fmt.Errorf("issuer CA certificate: %w", err)
+	}
+	e.Created = true
+	return writeNew(e.IssuerCA, pemCert(cert.Raw), 0o644)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// writeNew writes a file that must not exist yet.
+func writeNew(path string, b []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// tlsFiles makes the development TLS CA, server certificate (for host,
+// localhost and 127.0.0.1) and the two client certificates.
+func (e *Env) tlsFiles(host string) error {
+	caKeyPath := filepath.Join(e.Dir, "tls", "ca.key")
+	if exists(e.TLSCA) {
+		return nil
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	caTmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "Segl Development TLS CA", Organization: []string{"Segl (development)"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0), IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leaf := func(name string, server bool, certPath, keyPath string) error {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return err
+		}
+		t := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: name, Organization: []string{"Segl (development)"}},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+		if server {
+			t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+			t.DNSNames = []string{"localhost"}
+			t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				t.IPAddresses = append(t.IPAddresses, ip)
+			} else if host != "" && ip == nil {
+				t.DNSNames = append(t.DNSNames, host)
+			}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, t, caCert, &k.PublicKey, caKey)
+		if err != nil {
+			return err
+		}
+		if err := writeNew(certPath, pemCert(der), 0o644); err != nil {
+			return err
+		}
+		return writeKey(keyPath, k)
+	}
+	if err := leaf("segld (development)", true, filepath.Join(e.Dir, "tls", "server.pem"), filepath.Join(e.Dir, "tls", "server.key")); err != nil {
+		return err
+	}
+	if err := leaf("Development relying party", false, e.RPCert, e.RPKey); err != nil {
+		return err
+	}
+	if err := leaf("Development officer", false, e.Cert, e.Key); err != nil {
+		return err
+	}
+	if err := writeKey(caKeyPath, caKey); err != nil {
+		return err
+	}
+	e.Created = true
+	// The CA certificate last: its presence means the set is complete.
+	return writeNew(e.TLSCA, pemCert(caDER), 0o644)
+}
+
+func writeKey(path string, k crypto.Signer) error {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err
+	}
+	return writeNew(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(err)
+	}
+	return n.Add(n, big.NewInt(1))
+}
+
+func (e *Env) writeConfig(listen string) error {
+	if exists(e.Config) {
+		return nil
+	}
+	cfg := fmt.Sprintf(`# segld's development config, made by segld dev. Relative paths are
+# relative to this file. The HSM PIN is not here: it is in hsm/user.pin.
+listen: %s
+database: segl.db
+hsm:
+  module: %s
+  token: %s
+  pin-file: %s
+keys:
+  issuer: issuer
+  kek: kek
+  pepper: pepper
+  audit: audit
+  activation: activation
+tls:
+  certificate: tls/server.pem
+  key: tls/server.key
+  client-ca: tls/ca.pem
+issuer:
+  name: segl-dev
+  certificate: %s
+orders:
+  expiry: 3m
+  max-failures: 5
+  block: 15m
+audit:
+  checkpoint-every: 100
+  checkpoint-interval: 1m
+officers:
+  - id: dev-officer
+    name: Development officer
+    certificate: tls/officer.pem
+`, listen, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile)
+	return writeNew(e.Config, []byte(cfg), 0o600)
+}
+
+func rel(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil {
+		return r
+	}
+	return p
+}
+
+// writeEnv writes (again) the file a shell sources to reach this setup.
+func (e *Env) writeEnv() error {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	var b strings.Builder
+	fmt.Fprintf(&b, "# made by segld dev: . %s\n", filepath.Join(e.Dir, EnvFile))
+	for _, kv := range [][2]string{
+		{"SEGL_ADDR", e.Addr}, {"SEGL_CA", e.TLSCA}, {"SEGL_CERT", e.Cert}, {"SEGL_KEY", e.Key},
+		{"SEGL_RP_CERT", e.RPCert}, {"SEGL_RP_KEY", e.RPKey}, {"SEGL_ISSUER_CA", e.IssuerCA},
+		{"SOFTHSM2_CONF", e.Token.Conf}, {hsm.EnvModule, e.Token.Module}, {hsm.EnvToken, Token},
+		{hsm.EnvPINFile, e.Token.PINFile}, {hsm.EnvSOPINFile, e.Token.SOPINFile},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], q(kv[1]))
+	}
+	path := filepath.Join(e.Dir, EnvFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Bootstrap registers the development relying party in d's store if it
+// is not registered yet, so the README's curl session works at once.
+func Bootstrap(d *daemon.Daemon, cfg *config.Config) error {
+	pemBytes, err := os.ReadFile(filepath.Join(cfg.Dir, "tls", "rp.pem"))
+	if err != nil {
+		return err
+	}
+	cert, err := admin.ClientCertificate(pemBytes)
+	if err != nil {
+		return err
+	}
+	fp := admin.Fingerprint(cert)
+	return d.Store().Update(context.Background(), func(tx store.Tx) error {
+		if _, err := tx.CallerByFingerprint(fp); err == nil {
+			return nil
+		}
+		now := time.Now()
+		if err := tx.CreateRP(&store.RP{ID: DevRP, Name: "Development relying party", Fingerprint: fp, CertPEM: pemBytes, Created: now}); err != nil {
+			return err
+		}
+		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.rp.created", Actor: "system", Subject: "rp:" + DevRP, Outcome: "ok",
+			Details: map[string]string{"fingerprint": fp, "source": "segld dev"}})
+		return err
+	})
+}

@@ -1,0 +1,583 @@
+// Package orders is the order state machine of the relying-party API
+// (modelled on BankID RP API v6): start an auth or sign order, pass
+// factors, collect the result, cancel.
+//
+//	pending ──two factors of different categories──▶ complete
+//	   │
+//	   ├─ expiry, cancel, user blocked, signing failed ──▶ failed
+//
+// Every state change and its audit record commit in one transaction.
+package orders
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/segl/segl/signer/activation"
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/jws"
+	"github.com/segl/segl/signer/qr"
+	"github.com/segl/segl/signer/store"
+)
+
+var (
+	// ErrNotFound: no such order for this relying party. Another RP's
+	// order is not found either, so order references cannot be probed.
+	ErrNotFound = errors.New("no such order")
+	// ErrAlreadyInProgress: the user has a pending order already.
+	ErrAlreadyInProgress = errors.New("the user has an order in progress")
+)
+
+// Hint codes, BankID's names where one fits.
+const (
+	HintOutstanding = "outstandingTransaction"
+	HintUserSign    = "userSign"
+	HintExpired     = "expiredTransaction"
+	HintCancelled   = "cancelled"
+	HintStartFailed = "startFailed"
+	HintBlocked     = "userBlocked"
+)
+
+// Issuer is the issuer CA: its key signs assertions, its chain goes with
+// every signature.
+type Issuer struct {
+	Name   string        // the assertion's iss
+	Key    crypto.Signer // ES256 (P-256), in the HSM
+	KeyID  string        // JWS kid
+	Chain  []*x509.Certificate
+	Issuer *x509.Certificate
+}
+
+// Config holds the policy.
+type Config struct {
+	Expiry            time.Duration // pending order lifetime; default 3 minutes
+	MaxFailures       int           // consecutive failed factors before a block; default 5
+	Block             time.Duration // how long a block lasts; default 15 minutes
+	AssertionLifetime time.Duration // JWS exp - iat; default 5 minutes
+	QRMaxAge          time.Duration // default 3 seconds
+}
+
+// Service runs orders.
+type Service struct {
+	store   store.Store
+	issuer  *Issuer
+	acts    *activation.Authority
+	factors map[string]Factor
+	cfg     Config
+	now     func() time.Time
+}
+
+// New returns a Service accepting the given factors.
+func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, factors ...Factor) *Service {
+	if cfg.Expiry == 0 {
+		cfg.Expiry = 3 * time.Minute
+	}
+	if cfg.MaxFailures == 0 {
+		cfg.MaxFailures = 5
+	}
+	if cfg.Block == 0 {
+		cfg.Block = 15 * time.Minute
+	}
+	if cfg.AssertionLifetime == 0 {
+		cfg.AssertionLifetime = 5 * time.Minute
+	}
+	if cfg.QRMaxAge == 0 {
+		cfg.QRMaxAge = 3 * time.Second
+	}
+	s := &Service{store: st, issuer: iss, acts: acts, cfg: cfg, factors: map[string]Factor{}, now: time.Now}
+	for _, f := range factors {
+		s.factors[f.Type()] = f
+	}
+	return s
+}
+
+// SetClock replaces the clock, for tests of expiry.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// StartResponse answers /rp/v1/auth and /rp/v1/sign.
+type StartResponse struct {
+	OrderRef       string `json:"orderRef"`
+	AutoStartToken string `json:"autoStartToken"`
+	QRStartToken   string `json:"qrStartToken"`
+	QRStartSecret  string `json:"qrStartSecret"`
+}
+
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func rpActor(rp string) string { return "rp:" + rp }
+
+// Start begins an order of kind for relying party rp.
+func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, req *StartRequest) (*StartResponse, error) {
+	digest, err := req.check(kind == store.KindSign)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	o := &store.Order{Ref: newUUID(), RP: rp, User: req.UserID, Kind: kind, State: store.StatePending, Hint: HintOutstanding,
+		UserVisibleData: req.UserVisibleData, DocumentDigest: digest, EndUserIP: req.EndUserIP,
+		AutoStartToken: newUUID(), QRStartToken: newUUID(), QRStartSecret: newUUID(),
+		Created: now, Expires: now.Add(s.cfg.Expiry)}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		if err := s.expire(tx, now); err != nil {
+			return err
+		}
+		if o.User != "" {
+			u, err := tx.User(o.User)
+			if errors.Is(err, store.ErrNotFound) {
+				return invalid("userId %s is not a user of this issuer", o.User)
+			}
+			if err != nil {
+				return err
+			}
+			if err := usable(u, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateOrder(o); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return ErrAlreadyInProgress
+			}
+			return err
+		}
+		details := map[string]string{"kind": string(kind), "endUserIp": req.EndUserIP}
+		if digest != nil {
+			details["documentDigest"] = hex.EncodeToString(digest)
+		}
+		if o.User != "" {
+			details["user"] = o.User
+		}
+		_, err := tx.Audit(audit.Record{Time: now, Event: "order.started", Actor: rpActor(rp), Subject: "order:" + o.Ref,
+			Outcome: "ok", Details: details})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &StartResponse{OrderRef: o.Ref, AutoStartToken: o.AutoStartToken, QRStartToken: o.QRStartToken, QRStartSecret: o.QRStartSecret}, nil
+}
+
+// usable refuses a disabled or blocked user.
+func usable(u *store.User, now time.Time) error {
+	if u.Disabled {
+		return invalid("user %s is disabled", u.ID)
+	}
+	if now.Before(u.BlockedUntil) {
+		return invalid("user %s is blocked after repeated failed factors until %s; an officer can lift it with `segl users enable`",
+			u.ID, u.BlockedUntil.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// expire fails every pending order past its expiry, with an audit record
+// each, in tx.
+func (s *Service) expire(tx store.Tx, now time.Time) error {
+	expired, err := tx.ExpireOrders(now)
+	if err != nil {
+		return err
+	}
+	for _, o := range expired {
+		if _, err := tx.Audit(audit.Record{Time: now, Event: "order.expired", Actor: "system", Subject: "order:" + o.Ref,
+			Outcome: "ok"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// order loads ref for rp, after expiring what is due.
+func (s *Service) order(ctx context.Context, rp, ref string) (*store.Order, error) {
+	if err := CheckRef(ref); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var o *store.Order
+	err := s.store.View(ctx, func(r store.Reader) error {
+		var err error
+		o, err = r.Order(ref)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.RP != rp) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.State == store.StatePending && !now.Before(o.Expires) {
+		err = s.store.Update(ctx, func(tx store.Tx) error {
+			if err := s.expire(tx, now); err != nil {
+				return err
+			}
+			o, err = tx.Order(ref)
+			return err
+		})
+	}
+	return o, err
+}
+
+// CollectResponse is BankID's collect answer.
+type CollectResponse struct {
+	OrderRef       string           `json:"orderRef"`
+	Status         store.OrderState `json:"status"`
+	HintCode       string           `json:"hintCode,omitempty"`
+	CompletionData json.RawMessage  `json:"completionData,omitempty"`
+}
+
+// Collect reports an order's state.
+func (s *Service) Collect(ctx context.Context, rp, ref string) (*CollectResponse, error) {
+	o, err := s.order(ctx, rp, ref)
+	if err != nil {
+		return nil, err
+	}
+	resp := &CollectResponse{OrderRef: o.Ref, Status: o.State}
+	if o.State == store.StateComplete {
+		resp.CompletionData = o.Completion
+	} else {
+		resp.HintCode = o.Hint
+	}
+	return resp, nil
+}
+
+// Cancel fails a pending order; cancelling a finished one is refused.
+func (s *Service) Cancel(ctx context.Context, rp, ref string) error {
+	if _, err := s.order(ctx, rp, ref); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.Order(ref)
+		if err != nil {
+			return err
+		}
+		if o.State != store.StatePending {
+			return invalid("order %s is %s already", ref, o.State)
+		}
+		o.State, o.Hint, o.Completed = store.StateFailed, HintCancelled, now
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: "order.cancelled", Actor: rpActor(rp), Subject: "order:" + ref, Outcome: "ok"})
+		return err
+	})
+}
+
+// QR returns the animated QR string of a pending order for now.
+func (s *Service) QR(ctx context.Context, rp, ref string) (string, error) {
+	o, err := s.order(ctx, rp, ref)
+	if err != nil {
+		return "", err
+	}
+	if o.State != store.StatePending {
+		return "", invalid("order %s is %s: there is no QR code to show", ref, o.State)
+	}
+	t := int64(s.now().Sub(o.Created) / time.Second)
+	return qr.Data(qr.Prefix, o.QRStartToken, o.QRStartSecret, max(t, 0)), nil
+}
+
+// QRVerify checks a scanned QR string: it names the order only if its HMAC
+// matches and it is at most QRMaxAge old, so a relayed screenshot fails.
+func (s *Service) QRVerify(ctx context.Context, rp, data string) (string, error) {
+	p, err := qr.Parse(data)
+	if err != nil {
+		return "", invalid("qrData: %v", err)
+	}
+	if p.Prefix != qr.Prefix {
+		return "", invalid("qrData is not a Segl QR code (prefix %q)", p.Prefix)
+	}
+	var o *store.Order
+	err = s.store.View(ctx, func(r store.Reader) error {
+		o, err = r.OrderByQRToken(p.StartToken)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.RP != rp) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	if o.State != store.StatePending || !now.Before(o.Expires) {
+		return "", invalid("the order of this QR code is no longer pending")
+	}
+	if err := qr.Verify(p, o.QRStartSecret, o.Created, now, s.cfg.QRMaxAge); err != nil {
+		return "", invalid("qrData: %v", err)
+	}
+	return o.Ref, nil
+}
+
+// FactorResponse answers /rp/v1/factor. A wrong factor of any type gets
+// the same answer: accepted false, and the order's state.
+type FactorResponse struct {
+	OrderRef string           `json:"orderRef"`
+	Accepted bool             `json:"accepted"`
+	Status   store.OrderState `json:"status"`
+	HintCode string           `json:"hintCode,omitempty"`
+}
+
+// SubmitFactor checks one factor for a pending order and completes the
+// order when it is the second, independent one.
+func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorRequest) (*FactorResponse, error) {
+	f, ok := s.factors[req.Type]
+	if !ok {
+		return nil, invalid("type %q is not a factor this server accepts (%s)", req.Type, s.factorTypes())
+	}
+	if req.Value == "" {
+		return nil, invalid("value is empty")
+	}
+	if len(req.Value) > 1024 {
+		return nil, invalid("value is longer than 1024 bytes")
+	}
+	o, err := s.order(ctx, rp, req.OrderRef)
+	if err != nil {
+		return nil, err
+	}
+	if o.State != store.StatePending {
+		return &FactorResponse{OrderRef: o.Ref, Status: o.State, HintCode: o.Hint}, nil
+	}
+	if o.User == "" {
+		return nil, invalid("order %s has no user yet: start it with userId", o.Ref)
+	}
+	if slices.Contains(o.Factors, f.Type()) {
+		return nil, invalid("factor %s was passed already for this order", f.Type())
+	}
+	var u *store.User
+	if err := s.store.View(ctx, func(r store.Reader) error {
+		u, err = r.User(o.User)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := usable(u, now); err != nil {
+		return nil, err
+	}
+	checkErr := f.Check(ctx, u, o, req.Value)
+	if checkErr != nil && !errors.Is(checkErr, ErrRejected) {
+		return nil, fmt.Errorf("check %s: %w", f.Type(), checkErr)
+	}
+	accepted := checkErr == nil
+
+	var act *activation.Activation
+	resp := &FactorResponse{OrderRef: o.Ref}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		// Read both again: another request may have moved them on.
+		if o, err = tx.Order(o.Ref); err != nil {
+			return err
+		}
+		if u, err = tx.User(o.User); err != nil {
+			return err
+		}
+		if o.State != store.StatePending || !now.Before(o.Expires) || slices.Contains(o.Factors, f.Type()) {
+			accepted = false
+			resp.Status, resp.HintCode = o.State, o.Hint
+			return nil
+		}
+		subject := "order:" + o.Ref
+		if !accepted {
+			return s.refuse(tx, u, o, f, now, resp)
+		}
+		u.Failures = 0
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		o.Factors = append(o.Factors, f.Type())
+		o.Hint = HintUserSign
+		if _, err := tx.Audit(audit.Record{Time: now, Event: "factor.accepted", Actor: rpActor(rp), Subject: subject, Outcome: "ok",
+			Details: map[string]string{"user": u.ID, "factor": f.Type()}}); err != nil {
+			return err
+		}
+		if s.independent(o.Factors) {
+			switch o.Kind {
+			case store.KindAuth:
+				if err := s.completeAuth(tx, u, o, now); err != nil {
+					return err
+				}
+			case store.KindSign:
+				act, err = s.acts.Issue(tx, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		resp.Status, resp.HintCode = o.State, o.Hint
+		return tx.UpdateOrder(o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Accepted = accepted
+	if act != nil {
+		if err := s.completeSign(ctx, u, o, act); err != nil {
+			return nil, err
+		}
+		resp.Status, resp.HintCode = store.StateComplete, ""
+	}
+	return resp, nil
+}
+
+// refuse counts a failed factor against the user across all channels and
+// blocks them at the limit, failing their pending order.
+func (s *Service) refuse(tx store.Tx, u *store.User, o *store.Order, f Factor, now time.Time, resp *FactorResponse) error {
+	u.Failures++
+	details := map[string]string{"user": u.ID, "factor": f.Type(), "failures": fmt.Sprint(u.Failures)}
+	if _, err := tx.Audit(audit.Record{Time: now, Event: "factor.refused", Actor: rpActor(o.RP), Subject: "order:" + o.Ref,
+		Outcome: "refused", Details: details}); err != nil {
+		return err
+	}
+	if u.Failures >= s.cfg.MaxFailures {
+		u.BlockedUntil = now.Add(s.cfg.Block)
+		o.State, o.Hint, o.Completed = store.StateFailed, HintBlocked, now
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		if _, err := tx.Audit(audit.Record{Time: now, Event: "user.blocked", Actor: "system", Subject: "user:" + u.ID, Outcome: "ok",
+			Details: map[string]string{"until": u.BlockedUntil.UTC().Format(time.RFC3339), "failures": fmt.Sprint(u.Failures)}}); err != nil {
+			return err
+		}
+	}
+	resp.Status, resp.HintCode = o.State, o.Hint
+	return tx.UpdateUser(u)
+}
+
+// independent reports whether the passed factors span two categories.
+func (s *Service) independent(passed []string) bool {
+	seen := map[Category]bool{}
+	for _, t := range passed {
+		if f, ok := s.factors[t]; ok {
+			seen[f.Category()] = true
+		}
+	}
+	return len(seen) >= 2
+}
+
+func (s *Service) amr(passed []string) []string {
+	var amr []string
+	for _, t := range passed {
+		if f, ok := s.factors[t]; ok && !slices.Contains(amr, f.AMR()) {
+			amr = append(amr, f.AMR())
+		}
+	}
+	return append(amr, "mfa")
+}
+
+func (s *Service) factorTypes() string {
+	var ts []string
+	for t := range s.factors {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return fmt.Sprint(ts)
+}
+
+// Claims is the auth assertion's payload.
+type Claims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience string   `json:"aud"`
+	IssuedAt int64    `json:"iat"`
+	Expires  int64    `json:"exp"`
+	OrderRef string   `json:"order_ref"`
+	AMR      []string `json:"amr"`
+	Name     string   `json:"name,omitempty"`
+}
+
+type userData struct {
+	UserID string `json:"userId"`
+	Name   string `json:"name"`
+}
+
+type authCompletion struct {
+	User      userData `json:"user"`
+	Assertion string   `json:"assertion"`
+}
+
+type signCompletion struct {
+	User             userData `json:"user"`
+	Signature        string   `json:"signature"`        // base64 DER CMS SignedData, detached
+	CertificateChain []string `json:"certificateChain"` // base64 DER, the user's certificate first
+}
+
+func (s *Service) completeAuth(tx store.Tx, u *store.User, o *store.Order, now time.Time) error {
+	claims := Claims{Issuer: s.issuer.Name, Subject: u.ID, Audience: o.RP, IssuedAt: now.Unix(),
+		Expires: now.Add(s.cfg.AssertionLifetime).Unix(), OrderRef: o.Ref, AMR: s.amr(o.Factors), Name: u.Name}
+	tok, err := jws.Sign(s.issuer.Key, s.issuer.KeyID, claims)
+	if err != nil {
+		return fmt.Errorf("sign the assertion: %w", err)
+	}
+	o.Completion, err = json.Marshal(authCompletion{User: userData{u.ID, u.Name}, Assertion: tok})
+	if err != nil {
+		return err
+	}
+	o.State, o.Hint, o.Completed = store.StateComplete, "", now
+	_, err = tx.Audit(audit.Record{Time: now, Event: "assertion.issued", Actor: "system", Subject: "order:" + o.Ref, Outcome: "ok",
+		Details: map[string]string{"user": u.ID, "aud": o.RP}})
+	return err
+}
+
+// completeSign makes the user's signature through the activation, then
+// records it; the signature is returned to no one before that commit.
+func (s *Service) completeSign(ctx context.Context, u *store.User, o *store.Order, act *activation.Activation) error {
+	cert, err := x509.ParseCertificate(u.Certificate)
+	if err != nil {
+		return fmt.Errorf("user %s's certificate: %w", u.ID, err)
+	}
+	chain := append([]*x509.Certificate{cert}, s.issuer.Chain...)
+	sig, signErr := s.acts.SignCMS(ctx, act, u, chain, "system")
+	now := s.now()
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.Order(o.Ref)
+		if err != nil {
+			return err
+		}
+		if signErr != nil {
+			o.State, o.Hint, o.Completed = store.StateFailed, HintStartFailed, now
+			if err := tx.UpdateOrder(o); err != nil {
+				return err
+			}
+			_, err := tx.Audit(audit.Record{Time: now, Event: "signature.failed", Actor: "system", Subject: "order:" + o.Ref,
+				Outcome: "error", Details: map[string]string{"user": u.ID, "error": signErr.Error()}})
+			if err != nil {
+				return err
+			}
+			return nil
+		}
+		var certs []string
+		for _, c := range chain {
+			certs = append(certs, base64.StdEncoding.EncodeToString(c.Raw))
+		}
+		o.Completion, err = json.Marshal(signCompletion{User: userData{u.ID, u.Name},
+			Signature: base64.StdEncoding.EncodeToString(sig), CertificateChain: certs})
+		if err != nil {
+			return err
+		}
+		o.State, o.Hint, o.Completed = store.StateComplete, "", now
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: "signature.made", Actor: "system", Subject: "order:" + o.Ref, Outcome: "ok",
+			Details: map[string]string{"user": u.ID, "digest": hex.EncodeToString(o.DocumentDigest), "activation": act.ID}})
+		return err
+	})
+	if err == nil && signErr != nil {
+		// Recorded as failed above; the caller answers internalError.
+		err = fmt.Errorf("sign for order %s: %w", o.Ref, signErr)
+	}
+	return err
+}

@@ -1,0 +1,113 @@
+package orders
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"unicode/utf8"
+)
+
+// Limits on what a relying party may send.
+const (
+	// MaxUserVisibleData is BankID's limit on userVisibleData: 1,500
+	// characters of base64 (about 1,125 bytes of text).
+	MaxUserVisibleData = 1500
+	maxUserID          = 64
+)
+
+// ErrInvalid marks a request that is wrong as sent (errorCode
+// invalidParameters); its text says which field and why.
+var ErrInvalid = errors.New("invalid parameters")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// StartRequest is the body of /rp/v1/auth and /rp/v1/sign.
+type StartRequest struct {
+	UserID          string `json:"userId,omitempty"`
+	UserVisibleData string `json:"userVisibleData,omitempty"`
+	DocumentDigest  string `json:"documentDigest,omitempty"`
+	EndUserIP       string `json:"endUserIp"`
+}
+
+var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
+
+// CheckUserID checks the form of a user ID (letters, digits and ._@+-, at
+// most 64), so IDs are safe in logs, URLs and certificates.
+func CheckUserID(id string) error {
+	if id == "" {
+		return invalid("userId is empty")
+	}
+	if len(id) > maxUserID || !userIDPattern.MatchString(id) {
+		return invalid("userId must be 1 to %d of A-Z a-z 0-9 . _ @ + -, starting with a letter or digit", maxUserID)
+	}
+	return nil
+}
+
+// check validates a start request for an order of kind k, returning the
+// decoded document digest of a sign order.
+func (r *StartRequest) check(sign bool) (digest []byte, err error) {
+	if r.UserID != "" || sign {
+		if err := CheckUserID(r.UserID); err != nil {
+			return nil, err
+		}
+	}
+	if r.EndUserIP == "" {
+		return nil, invalid("endUserIp is required: the IP address of the user's device as the front end sees it")
+	}
+	if _, err := netip.ParseAddr(r.EndUserIP); err != nil {
+		return nil, invalid("endUserIp is not an IPv4 or IPv6 address")
+	}
+	if sign && r.UserVisibleData == "" {
+		return nil, invalid("userVisibleData is required for sign: the user must see what they sign")
+	}
+	if r.UserVisibleData != "" {
+		if len(r.UserVisibleData) > MaxUserVisibleData {
+			return nil, invalid("userVisibleData is %d base64 characters; at most %d", len(r.UserVisibleData), MaxUserVisibleData)
+		}
+		text, err := base64.StdEncoding.Strict().DecodeString(r.UserVisibleData)
+		if err != nil {
+			return nil, invalid("userVisibleData is not standard base64")
+		}
+		if !utf8.Valid(text) {
+			return nil, invalid("userVisibleData is not base64 of UTF-8 text")
+		}
+	}
+	if !sign {
+		if r.DocumentDigest != "" {
+			return nil, invalid("documentDigest belongs to sign orders, not auth")
+		}
+		return nil, nil
+	}
+	digest, err = base64.StdEncoding.Strict().DecodeString(r.DocumentDigest)
+	if err != nil || len(digest) != 32 {
+		return nil, invalid("documentDigest must be the base64 of the document's 32-byte SHA-256")
+	}
+	return digest, nil
+}
+
+// FactorRequest is the body of /rp/v1/factor.
+type FactorRequest struct {
+	OrderRef string `json:"orderRef"`
+	Type     string `json:"type"`
+	Value    string `json:"value"`
+}
+
+// RefRequest is the body of /rp/v1/collect, /rp/v1/cancel and /rp/v1/qr.
+type RefRequest struct {
+	OrderRef string `json:"orderRef"`
+	Format   string `json:"format,omitempty"` // "png" on /rp/v1/qr
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// CheckRef checks that an orderRef has the form Segl gives them.
+func CheckRef(ref string) error {
+	if !uuidPattern.MatchString(ref) {
+		return invalid("orderRef is not an order reference (a lowercase UUID)")
+	}
+	return nil
+}
