@@ -52,6 +52,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			hsmCommand(),
 			keysCommand(),
+			usersCommand(),
+			rpCommand(),
+			auditCommand(),
 		},
 	}
 }

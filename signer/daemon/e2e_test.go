@@ -9,11 +9,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,12 +22,10 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/segl/segl/signer/audit"
-	"github.com/segl/segl/signer/config"
-	"github.com/segl/segl/signer/daemon"
+	"github.com/segl/segl/signer/daemon/daemontest"
 	"github.com/segl/segl/signer/devenv"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
-	"github.com/segl/segl/tokens/password"
 )
 
 // testFactor is a possession factor for tests: the authenticators that
@@ -52,10 +47,9 @@ func (testFactor) Check(_ context.Context, _ *store.User, _ *store.Order, v stri
 type env struct {
 	t       *testing.T
 	dev     *devenv.Env
-	d       *daemon.Daemon
+	d       *daemontest.Daemon
 	addr    string
 	rp, off *http.Client
-	logs    *bytes.Buffer
 }
 
 func clientFor(t *testing.T, caPath, certPath, keyPath string) *http.Client {
@@ -79,61 +73,10 @@ func clientFor(t *testing.T, caPath, certPath, keyPath string) *http.Client {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	t.Setenv("SOFTHSM2_CONF", "") // restored after the test; devenv sets it
-	t.Setenv("SEGL_HSM_PIN", "")
-	t.Setenv("SEGL_HSM_PIN_FILE", "")
-	dir := t.TempDir()
-	dev, err := devenv.Setup(dir, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(dev.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, dev: dev, logs: &bytes.Buffer{}}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.logs}, nil))
-	d, err := daemon.Open(cfg, log, daemon.Options{ExtraFactors: []orders.Factor{testFactor{}}, PasswordParams: password.MinParams})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devenv.Bootstrap(d, cfg); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		d.Close()
-	})
-	e.d, e.addr = d, "https://"+ln.Addr().String()
-	e.rp = clientFor(t, dev.TLSCA, dev.RPCert, dev.RPKey)
-	e.off = clientFor(t, dev.TLSCA, dev.Cert, dev.Key)
-	return e
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu chanMutex
-}
-
-type chanMutex struct{ c chan struct{} }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	if w.mu.c == nil {
-		w.mu.c = make(chan struct{}, 1)
-	}
-	w.mu.c <- struct{}{}
-	defer func() { <-w.mu.c }()
-	return w.w.Write(p)
+	d := daemontest.Start(t, testFactor{})
+	return &env{t: t, dev: d.Dev, d: d, addr: d.Addr,
+		rp:  clientFor(t, d.Dev.TLSCA, d.Dev.RPCert, d.Dev.RPKey),
+		off: clientFor(t, d.Dev.TLSCA, d.Dev.Cert, d.Dev.Key)}
 }
 
 // call posts body as JSON and decodes the answer into out; it returns the
@@ -489,5 +432,3 @@ func TestQR(t *testing.T) {
 		t.Fatalf("a forged QR code was accepted: %d", code)
 	}
 }
-
-var _ = errors.New

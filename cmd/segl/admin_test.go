@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/segl/segl/signer/daemon/daemontest"
+)
+
+// segl runs the CLI as typed, returning stdout, stderr and the exit code.
+func segl(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"segl"}, args...), strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func mustSegl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := segl(t, args...)
+	if code != 0 {
+		t.Fatalf("segl %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+// useDaemon points the CLI at d, as `. DIR/env` does.
+func useDaemon(t *testing.T, d *daemontest.Daemon) {
+	t.Setenv("SEGL_ADDR", d.Addr)
+	t.Setenv("SEGL_CA", d.Dev.TLSCA)
+	t.Setenv("SEGL_CERT", d.Dev.Cert)
+	t.Setenv("SEGL_KEY", d.Dev.Key)
+	t.Setenv("SEGL_HSM_MODULE", d.Dev.Token.Module)
+	t.Setenv("SEGL_HSM_TOKEN", d.Dev.Token.Label)
+	t.Setenv("SEGL_HSM_PIN_FILE", d.Dev.Token.PINFile)
+}
+
+func TestAdminCommands(t *testing.T) {
+	d := daemontest.Start(t)
+	useDaemon(t, d)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("correct horse\n"), 0o600)
+
+	out := mustSegl(t, "users", "create", "--id", "alice", "--name", "Alice Andersen", "--password-file", pw, "--phone", "+4512345678")
+	for _, want := range []string{"id:       alice", "password: true", "-----BEGIN CERTIFICATE-----"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("users create printed %q, missing %q", out, want)
+		}
+	}
+	if _, errOut, code := segl(t, "users", "create", "--id", "alice", "--name", "Again"); code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("a duplicate user: %d %s", code, errOut)
+	}
+	if out := mustSegl(t, "users", "list"); !strings.Contains(out, "alice") || !strings.Contains(out, "active") {
+		t.Fatal(out)
+	}
+	if out := mustSegl(t, "users", "disable", "--id", "alice"); !strings.Contains(out, "state:    disabled") {
+		t.Fatal(out)
+	}
+	mustSegl(t, "users", "enable", "--id", "alice")
+	os.WriteFile(pw, []byte("battery staple\n"), 0o600)
+	mustSegl(t, "users", "password", "set", "--id", "alice", "--password-file", pw)
+	if _, errOut, code := segl(t, "users", "show", "--id", "nobody"); code == 0 || !strings.Contains(errOut, "404") {
+		t.Fatalf("an unknown user: %d %s", code, errOut)
+	}
+
+	// An RP certificate is not an officer's.
+	t.Setenv("SEGL_CERT", d.Dev.RPCert)
+	t.Setenv("SEGL_KEY", d.Dev.RPKey)
+	if _, errOut, code := segl(t, "users", "list"); code == 0 || !strings.Contains(errOut, "403") {
+		t.Fatalf("an RP certificate on the admin API: %d %s", code, errOut)
+	}
+	useDaemon(t, d)
+
+	if out := mustSegl(t, "rp", "list"); !strings.Contains(out, "dev-rp") {
+		t.Fatal(out)
+	}
+	if _, errOut, code := segl(t, "rp", "create", "--id", "bank", "--name", "Bank", "--cert", d.Dev.RPCert); code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("a certificate registered twice: %d %s", code, errOut)
+	}
+	if out := mustSegl(t, "rp", "disable", "--id", "dev-rp"); !strings.Contains(out, "disabled") {
+		t.Fatal(out)
+	}
+
+	// The audit log holds all of it, and verifies.
+	if _, err := d.Seal(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	out = mustSegl(t, "audit", "verify")
+	if !strings.Contains(out, "audit chain ok") {
+		t.Fatal(out)
+	}
+	// Edit one record in the database file, as someone with the file could.
+	db, err := sql.Open("sqlite3", d.Dev.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var seq int
+	if err := db.QueryRow(`SELECT seq FROM audit WHERE event = 'admin.user.disabled'`).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TRIGGER audit_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit SET actor = 'officer:someone-else' WHERE seq = ?`, seq); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := segl(t, "audit", "verify")
+	if code != 1 || !strings.Contains(errOut, "broken at record "+strconv.Itoa(seq)) {
+		t.Fatalf("an edited record %d: exit %d: %s", seq, code, errOut)
+	}
+}

@@ -1,0 +1,87 @@
+// Package daemontest starts a real segld, in the test's process, on a real
+// socket, on a fresh development setup in the test's temporary directory.
+package daemontest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/daemon"
+	"github.com/segl/segl/signer/devenv"
+	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/tokens/password"
+)
+
+// Daemon is a running segld and the setup it runs on.
+type Daemon struct {
+	*daemon.Daemon
+	Dev  *devenv.Env
+	Addr string // https://127.0.0.1:port
+	Logs *Buffer
+}
+
+// Buffer is a goroutine-safe log buffer.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Start runs segld until the test ends. Password hashing is made cheap;
+// factors are accepted besides the password.
+func Start(t testing.TB, factors ...orders.Factor) *Daemon {
+	t.Helper()
+	// devenv sets SOFTHSM2_CONF for the process; t.Setenv restores it.
+	t.Setenv("SOFTHSM2_CONF", "")
+	t.Setenv("SEGL_HSM_PIN", "")
+	t.Setenv("SEGL_HSM_PIN_FILE", "")
+	dev, err := devenv.Setup(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(dev.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &Buffer{}
+	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: factors, PasswordParams: password.MinParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := devenv.Bootstrap(d, cfg); err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		d.Close()
+	})
+	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs}
+}
