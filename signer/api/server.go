@@ -37,6 +37,9 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	now     func() time.Time
+	// patterns are the routes served, for the test that holds them to the
+	// OpenAPI description.
+	patterns []string
 }
 
 // New returns a Server. ready reports whether the HSM and the database
@@ -140,10 +143,11 @@ func (s *Server) authorize(role store.Role, h http.HandlerFunc) http.HandlerFunc
 func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
 
 func (s *Server) routes() {
-	m := s.mux
+	m := routeRecorder{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", s.metrics.handler())
+	m.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 
 	rp := func(h http.HandlerFunc) http.HandlerFunc { return s.authorize(store.RoleRP, h) }
 	m.HandleFunc("POST /rp/v1/auth", rp(s.start(store.KindAuth)))
@@ -170,6 +174,19 @@ func (s *Server) routes() {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
+}
+
+// routeRecorder registers routes on the mux and remembers their patterns.
+type routeRecorder struct{ s *Server }
+
+func (r routeRecorder) HandleFunc(pattern string, h http.HandlerFunc) {
+	r.s.patterns = append(r.s.patterns, pattern)
+	r.s.mux.HandleFunc(pattern, h)
+}
+
+func (r routeRecorder) Handle(pattern string, h http.Handler) {
+	r.s.patterns = append(r.s.patterns, pattern)
+	r.s.mux.Handle(pattern, h)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -68,7 +68,7 @@ func clientFor(t *testing.T, caPath, certPath, keyPath string) *http.Client {
 		}
 		cfg.Certificates = []tls.Certificate{c}
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}
+	return &http.Client{Transport: &checkedTransport{t: t, next: &http.Transport{TLSClientConfig: cfg}}, Timeout: 30 * time.Second}
 }
 
 func start(t *testing.T) *env {
@@ -313,10 +313,34 @@ func TestRefusals(t *testing.T) {
 			t.Fatal("a certificate from another CA got through")
 		}
 	})
-	t.Run("another RP's order is not found", func(t *testing.T) {
+	t.Run("an unregistered certificate from the client CA", func(t *testing.T) {
+		cert, key := unregisteredClient(t, filepath.Dir(e.dev.TLSCA))
+		c := clientFor(t, e.dev.TLSCA, cert, key)
+		var errResp apiError
+		if code := e.call(c, "POST", "/rp/v1/collect", map[string]string{"orderRef": o.OrderRef}, &errResp); code != 401 || errResp.ErrorCode != "unauthorized" {
+			t.Fatalf("%d %+v", code, errResp)
+		}
+	})
+	t.Run("an officer certificate on the RP API", func(t *testing.T) {
 		var errResp apiError
 		if code := e.call(e.off, "POST", "/rp/v1/collect", map[string]string{"orderRef": o.OrderRef}, &errResp); code != 403 {
-			t.Fatalf("an officer certificate on the RP API: %d", code)
+			t.Fatalf("%d", code)
+		}
+	})
+	t.Run("another RP's order is not found", func(t *testing.T) {
+		other, key := unregisteredClient(t, filepath.Dir(e.dev.TLSCA))
+		pemBytes, _ := os.ReadFile(other)
+		var rp map[string]any
+		if code := e.call(e.off, "POST", "/admin/v1/rps", map[string]string{"id": "other-bank", "name": "Other Bank", "certificate": string(pemBytes)}, &rp); code != 201 {
+			t.Fatalf("register: %d %v", code, rp)
+		}
+		c := clientFor(t, e.dev.TLSCA, other, key)
+		var errResp apiError
+		if code := e.call(c, "POST", "/rp/v1/collect", map[string]string{"orderRef": o.OrderRef}, &errResp); code != 404 || errResp.ErrorCode != "notFound" {
+			t.Fatalf("another RP collected the order: %d %+v", code, errResp)
+		}
+		if code := e.call(c, "POST", "/rp/v1/cancel", map[string]string{"orderRef": o.OrderRef}, &errResp); code != 404 {
+			t.Fatalf("another RP cancelled the order: %d", code)
 		}
 	})
 	t.Run("malformed JSON", func(t *testing.T) {
@@ -390,8 +414,11 @@ func TestRefusals(t *testing.T) {
 			t.Fatal("a disabled RP's open connection was served")
 		}
 	})
+	if logs := e.d.Logs.String(); strings.Contains(logs, "open sesame") || strings.Contains(logs, "not it") {
+		t.Errorf("a password reached the log:\n%s", logs)
+	}
 	events := auditEvents(t, e)
-	for _, want := range []string{"factor.refused", "user.blocked", "admin.rp.disabled", "tls.disabled_certificate"} {
+	for _, want := range []string{"tls.unknown_certificate", "factor.refused", "user.blocked", "admin.rp.disabled", "tls.disabled_certificate"} {
 		if !containsInOrder(events, want) {
 			t.Errorf("no audit record %s in %v", want, events)
 		}

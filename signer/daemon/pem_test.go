@@ -50,3 +50,37 @@ func foreignClient(t *testing.T) (certPath, keyPath string) {
 	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
 	return certPath, keyPath
 }
+
+// unregisteredClient makes a client certificate from the daemon's own
+// client CA that no one has registered.
+func unregisteredClient(t *testing.T, tlsDir string) (certPath, keyPath string) {
+	t.Helper()
+	caPEM, _ := os.ReadFile(filepath.Join(tlsDir, "ca.pem"))
+	keyPEM, _ := os.ReadFile(filepath.Join(tlsDir, "ca.key"))
+	caDER, err := pemDecode(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	kDER, err := pemDecode(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := x509.ParsePKCS8PrivateKey(kDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(99), Subject: pkix.Name{CommonName: "Unregistered front end"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certPath, keyPath = filepath.Join(dir, "u.pem"), filepath.Join(dir, "u.key")
+	k, _ := x509.MarshalPKCS8PrivateKey(key)
+	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k}), 0o600)
+	return certPath, keyPath
+}
