@@ -70,6 +70,9 @@ type Authority struct {
 	mac   MAC
 	store store.Store
 	now   func() time.Time
+	// Observe, if set, is told how long each user signature took in the
+	// HSM (unwrap included), for metrics.
+	Observe func(op string, start time.Time)
 }
 
 // New returns an Authority that unwraps with keys and binds activations
@@ -183,6 +186,9 @@ func (a *Authority) SignCMS(ctx context.Context, act *Activation, u *store.User,
 	key, err := a.keys.WrappedSigner(w)
 	if err != nil {
 		return nil, fmt.Errorf("unwrap user %s's key: %w", u.ID, err)
+	}
+	if a.Observe != nil {
+		defer a.Observe("user_sign", time.Now())
 	}
 	return cms.SignDetached(act.Digest, key, chain, now)
 }

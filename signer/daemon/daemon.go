@@ -76,17 +76,21 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	if err != nil {
 		return nil, err
 	}
-	if d.audit, err = d.ks.Signer(cfg.Keys.Audit); err != nil {
+	auditKey, err := d.ks.Signer(cfg.Keys.Audit)
+	if err != nil {
 		return nil, fmt.Errorf("keys.audit: %w", err)
 	}
-	pepper, err := d.ks.HMAC(cfg.Keys.Pepper)
+	d.audit = timedSigner{auditKey, "audit_checkpoint", d.observeHSM}
+	pepperKey, err := d.ks.HMAC(cfg.Keys.Pepper)
 	if err != nil {
 		return nil, fmt.Errorf("keys.pepper: %w", err)
 	}
-	actMAC, err := d.ks.HMAC(cfg.Keys.Activation)
+	pepper := timedMAC{pepperKey, "password_pepper", d.observeHSM}
+	actKey, err := d.ks.HMAC(cfg.Keys.Activation)
 	if err != nil {
 		return nil, fmt.Errorf("keys.activation: %w", err)
 	}
+	actMAC := timedMAC{actKey, "activation_mac", d.observeHSM}
 	if _, err := d.ks.Find(cfg.Keys.KEK); err != nil {
 		return nil, fmt.Errorf("keys.kek: %w", err)
 	}
@@ -96,8 +100,11 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	}
 	pepperID := cfg.HSM.Token + "/" + cfg.Keys.Pepper
 	factors := append([]orders.Factor{&orders.PasswordFactor{Pepper: pepper, PepperID: pepperID}}, opt.ExtraFactors...)
-	d.Orders = orders.New(d.db, &orders.Issuer{Name: cfg.Issuer.Name, Key: issuer.Key, KeyID: kid, Chain: issuer.Chain, Issuer: issuer.Cert},
-		activation.New(d.ks, actMAC, d.db),
+	acts := activation.New(d.ks, actMAC, d.db)
+	acts.Observe = d.observeHSM
+	d.Orders = orders.New(d.db, &orders.Issuer{Name: cfg.Issuer.Name, Key: timedSigner{issuer.Key, "issuer_sign", d.observeHSM},
+		KeyID: kid, Chain: issuer.Chain, Issuer: issuer.Cert},
+		acts,
 		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block)},
 		factors...)
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,

@@ -263,6 +263,20 @@ func TestSignOrderGivesCMSThatOpenSSLVerifies(t *testing.T) {
 	if err := verify(altered); err == nil {
 		t.Fatal("openssl accepted the signature for a changed document")
 	}
+	// Metrics: HSM latencies by operation, orders by state.
+	resp, err := e.rp.Get(e.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`segl_hsm_operation_seconds_count{op="user_sign"} 1`, `segl_hsm_operation_seconds_count{op="activation_mac"}`,
+		`segl_hsm_operation_seconds_count{op="password_pepper"}`, `segl_orders{state="complete"} 1`,
+		`segl_http_requests_total{code="200",route="POST /rp/v1/factor"} 2`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 	// The signature was recorded before it was returned.
 	events := auditEvents(t, e)
 	if !containsInOrder(events, "factor.accepted", "signature.intent", "signature.made") {
