@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -413,9 +414,28 @@ func TestRefusals(t *testing.T) {
 		}
 	})
 	t.Run("disabled RP", func(t *testing.T) {
+		// A client that resumes TLS sessions: once disabled, the RP must
+		// not get back in on a session ticket issued before.
+		resuming := clientFor(t, e.dev.TLSCA, e.dev.RPCert, e.dev.RPKey)
+		tr := resuming.Transport.(*checkedTransport).next.(*http.Transport)
+		tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		for i := range 2 {
+			resp, err := resuming.Get(e.addr + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if i == 1 && !resp.TLS.DidResume {
+				t.Fatal("the second connection did not resume the TLS session")
+			}
+			tr.CloseIdleConnections()
+		}
 		var out map[string]any
 		if code := e.call(e.off, "POST", "/admin/v1/rps/"+devenv.DevRP+"/disable", nil, &out); code != 200 {
 			t.Fatalf("disable: %d %v", code, out)
+		}
+		if _, err := resuming.Get(e.addr + "/healthz"); err == nil {
+			t.Fatal("a disabled RP got in by resuming a TLS session")
 		}
 		c := clientFor(t, e.dev.TLSCA, e.dev.RPCert, e.dev.RPKey) // a new connection
 		_, err := c.Get(e.addr + "/healthz")
@@ -436,6 +456,53 @@ func TestRefusals(t *testing.T) {
 		if !containsInOrder(events, want) {
 			t.Errorf("no audit record %s in %v", want, events)
 		}
+	}
+}
+
+// slowFactor takes its time, so that a shutdown finds it in flight.
+type slowFactor struct{ testFactor }
+
+func (slowFactor) Type() string { return "slow" }
+func (f slowFactor) Check(ctx context.Context, u *store.User, o *store.Order, v string) error {
+	time.Sleep(500 * time.Millisecond)
+	return f.testFactor.Check(ctx, u, o, v)
+}
+
+func TestGracefulShutdownFinishesRequests(t *testing.T) {
+	d := daemontest.Start(t, slowFactor{})
+	e := &env{t: t, dev: d.Dev, d: d, addr: d.Addr,
+		rp:  clientFor(t, d.Dev.TLSCA, d.Dev.RPCert, d.Dev.RPKey),
+		off: clientFor(t, d.Dev.TLSCA, d.Dev.Cert, d.Dev.Key)}
+	e.createUser("erin", "swordfish")
+	o := e.startOrder("auth", map[string]string{"userId": "erin", "endUserIp": "192.0.2.1"})
+	answered := make(chan orders.FactorResponse, 1)
+	go func() {
+		// Not e.call: t.Fatal belongs to the test's goroutine.
+		var out orders.FactorResponse
+		body := `{"orderRef":"` + o.OrderRef + `","type":"slow","value":"ok"}`
+		resp, err := e.rp.Post(e.addr+"/rp/v1/factor", "application/json", strings.NewReader(body))
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+		}
+		answered <- out
+	}()
+	time.Sleep(150 * time.Millisecond) // the request is inside the factor check
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Had the shutdown cut the connection, the client would have an error
+	// and no acceptance.
+	select {
+	case out := <-answered:
+		if !out.Accepted {
+			t.Fatalf("the request in flight was answered %+v", out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request in flight was never answered")
+	}
+	if _, err := e.rp.Get(e.addr + "/healthz"); err == nil {
+		t.Fatal("the daemon still answers after shutdown")
 	}
 }
 
@@ -468,8 +535,32 @@ func TestQR(t *testing.T) {
 	if code := e.call(e.rp, "POST", "/rp/v1/qr/verify", map[string]string{"qrData": qr.QRData}, &errResp); code != 400 {
 		t.Fatalf("a 5-second-old QR code was accepted: %d", code)
 	}
+	e.d.Orders.SetClock(time.Now) // fresh again: only the forgery is wrong below
 	forged := qr.QRData[:len(qr.QRData)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", qr.QRData[len(qr.QRData)-1])+1)%16])
 	if code := e.call(e.rp, "POST", "/rp/v1/qr/verify", map[string]string{"qrData": forged}, &errResp); code != 400 {
 		t.Fatalf("a forged QR code was accepted: %d", code)
+	}
+	// The same code as an image.
+	resp, err := e.rp.Post(e.addr+"/rp/v1/qr", "application/json", strings.NewReader(`{"orderRef":"`+o.OrderRef+`","format":"png"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Header.Get("Content-Type") != "image/png" || img.Bounds().Dx() < 100 {
+		t.Fatalf("PNG: %v %s", err, resp.Header.Get("Content-Type"))
+	}
+	// Cancelled, the order shows no more codes, and cannot be cancelled twice.
+	if code := e.call(e.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": o.OrderRef}, nil); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	if got := e.collect(o.OrderRef); got.Status != "failed" || got.HintCode != "cancelled" {
+		t.Fatalf("after cancel: %+v", got)
+	}
+	if code := e.call(e.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": o.OrderRef}, &errResp); code != 400 {
+		t.Fatalf("cancel twice: %d", code)
+	}
+	if code := e.call(e.rp, "POST", "/rp/v1/qr", map[string]string{"orderRef": o.OrderRef}, &errResp); code != 400 {
+		t.Fatalf("a QR code for a cancelled order: %d", code)
 	}
 }

@@ -23,7 +23,12 @@ type Daemon struct {
 	Dev  *devenv.Env
 	Addr string // https://127.0.0.1:port
 	Logs *Buffer
+	stop func() error
 }
+
+// Stop shuts the daemon down as SIGTERM does and returns when Serve has
+// returned: requests in flight are finished first.
+func (d *Daemon) Stop() error { return d.stop() }
 
 // Buffer is a goroutine-safe log buffer.
 type Buffer struct {
@@ -76,12 +81,20 @@ func Start(t testing.TB, factors ...orders.Factor) *Daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Serve(ctx, ln) }()
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+		})
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		d.Close()
 	})
-	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs}
+	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs, stop: stop}
 }
