@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/segl/segl/signer/activation"
@@ -73,7 +74,7 @@ type Service struct {
 	acts    *activation.Authority
 	factors map[string]Factor
 	cfg     Config
-	now     func() time.Time
+	clock   atomic.Pointer[func() time.Time]
 }
 
 // New returns a Service accepting the given factors.
@@ -93,15 +94,19 @@ func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, fa
 	if cfg.QRMaxAge == 0 {
 		cfg.QRMaxAge = 3 * time.Second
 	}
-	s := &Service{store: st, issuer: iss, acts: acts, cfg: cfg, factors: map[string]Factor{}, now: time.Now}
+	s := &Service{store: st, issuer: iss, acts: acts, cfg: cfg, factors: map[string]Factor{}}
+	s.SetClock(time.Now)
 	for _, f := range factors {
 		s.factors[f.Type()] = f
 	}
 	return s
 }
 
-// SetClock replaces the clock, for tests of expiry.
-func (s *Service) SetClock(now func() time.Time) { s.now = now }
+// SetClock replaces the clock, for tests of expiry; it is safe while
+// requests are served.
+func (s *Service) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Service) now() time.Time { return (*s.clock.Load())() }
 
 // StartResponse answers /rp/v1/auth and /rp/v1/sign.
 type StartResponse struct {
