@@ -389,7 +389,9 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 		if u, err = tx.User(o.User); err != nil {
 			return err
 		}
-		if o.State != store.StatePending || !now.Before(o.Expires) || slices.Contains(o.Factors, f.Type()) {
+		// A block or disable that landed while the factor was checked
+		// wins: the answer is then the order's state, not an acceptance.
+		if o.State != store.StatePending || !now.Before(o.Expires) || slices.Contains(o.Factors, f.Type()) || usable(u, now) != nil {
 			accepted = false
 			resp.Status, resp.HintCode = o.State, o.Hint
 			return nil
