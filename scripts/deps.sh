@@ -9,6 +9,7 @@ packages=(
 	softhsm2                 # the HSM for tests and the dev server
 	opensc                   # pkcs11-tool, an independent PKCS#11 client in tests
 	openssl ca-certificates  # verifying signatures in tests
+	oathtool                 # an independent HOTP/TOTP implementation in tests
 )
 
 missing=()
