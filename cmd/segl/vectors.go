@@ -12,6 +12,8 @@ import (
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/softhsm"
 	"github.com/segl/segl/testvectors"
+	"github.com/segl/segl/tokens/codecard"
+	"github.com/segl/segl/tokens/dlcode"
 	"github.com/segl/segl/tokens/otp"
 )
 
@@ -34,8 +36,10 @@ func vectorsCommand() *cli.Command {
 type vectorRunner func(ks *hsm.Keystore, c testvectors.Case) error
 
 var vectorRunners = map[string]vectorRunner{
-	"hotp": runHOTP,
-	"totp": runTOTP,
+	"hotp":     runHOTP,
+	"totp":     runTOTP,
+	"codecard": runCodecard,
+	"dlcode":   runDLCode,
 }
 
 func vectorsVerify(c *cli.Context) error {
@@ -186,4 +190,86 @@ func runTOTP(ks *hsm.Keystore, c testvectors.Case) error {
 		return err
 	}
 	return checkOTP(got, c)
+}
+
+func runCodecard(ks *hsm.Keystore, c testvectors.Case) error {
+	var in struct {
+		MasterKey string `json:"masterKey"`
+		Serial    string `json:"serial"`
+	}
+	if err := testvectors.Decode(c.Input, &in); err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	var want struct {
+		Entries []struct {
+			Index int    `json:"index"`
+			Key   string `json:"key"`
+			Code  string `json:"code"`
+		} `json:"entries"`
+	}
+	if err := testvectors.Decode(c.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %w", err)
+	}
+	if len(want.Entries) != codecard.Entries {
+		return fmt.Errorf("expected: %d entries, a card has %d", len(want.Entries), codecard.Entries)
+	}
+	m, err := seedHMAC(ks, in.MasterKey)
+	if err != nil {
+		return err
+	}
+	keys, err := codecard.KeyNumbers(m, in.Serial)
+	if err != nil {
+		return err
+	}
+	for i, e := range want.Entries {
+		if e.Index != i {
+			return fmt.Errorf("expected: entry %d is numbered %d", i, e.Index)
+		}
+		if got := fmt.Sprintf("%04d", keys[i]); got != e.Key {
+			return fmt.Errorf("entry %d: key number %s, want %s", i, got, e.Key)
+		}
+		ok, err := codecard.Check(m, in.Serial, i, e.Code)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			code, _ := codecard.Code(m, in.Serial, i)
+			return fmt.Errorf("entry %d: code %s, want %s", i, code, e.Code)
+		}
+	}
+	return nil
+}
+
+func runDLCode(ks *hsm.Keystore, c testvectors.Case) error {
+	var in struct {
+		Key         string `json:"key"`
+		OrderRef    string `json:"orderRef"`
+		AmountMinor string `json:"amountMinor"`
+		Currency    string `json:"currency"`
+		Payee       string `json:"payee"`
+		IssuedAt    int64  `json:"issuedAt"`
+		Digits      int    `json:"digits"`
+	}
+	if err := testvectors.Decode(c.Input, &in); err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	var want struct {
+		Code string `json:"code"`
+	}
+	if err := testvectors.Decode(c.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %w", err)
+	}
+	d, err := seedHMAC(ks, in.Key)
+	if err != nil {
+		return err
+	}
+	p := dlcode.Payment{OrderRef: in.OrderRef, AmountMinor: in.AmountMinor, Currency: in.Currency, Payee: in.Payee}
+	got, err := dlcode.Code(d, p, in.IssuedAt, in.Digits)
+	if err != nil {
+		return err
+	}
+	if got != want.Code {
+		return fmt.Errorf("got %s, want %s", got, want.Code)
+	}
+	return nil
 }
