@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/softhsm"
 	"github.com/segl/segl/testvectors"
 	"github.com/segl/segl/tokens/codecard"
@@ -40,6 +41,7 @@ var vectorRunners = map[string]vectorRunner{
 	"totp":     runTOTP,
 	"codecard": runCodecard,
 	"dlcode":   runDLCode,
+	"qr":       runQR,
 }
 
 func vectorsVerify(c *cli.Context) error {
@@ -270,6 +272,38 @@ func runDLCode(ks *hsm.Keystore, c testvectors.Case) error {
 	}
 	if got != want.Code {
 		return fmt.Errorf("got %s, want %s", got, want.Code)
+	}
+	return nil
+}
+
+// runQR checks the animated QR string. Its HMAC key is the order's
+// qrStartSecret, which the relying party holds too, so it runs in software
+// in segld as well: this is the production path.
+func runQR(_ *hsm.Keystore, c testvectors.Case) error {
+	var in struct {
+		Prefix        string `json:"prefix"`
+		QRStartToken  string `json:"qrStartToken"`
+		QRStartSecret string `json:"qrStartSecret"`
+		Time          int64  `json:"time"`
+	}
+	if err := testvectors.Decode(c.Input, &in); err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	var want struct {
+		QRData string `json:"qrData"`
+	}
+	if err := testvectors.Decode(c.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %w", err)
+	}
+	if got := qr.Data(in.Prefix, in.QRStartToken, in.QRStartSecret, in.Time); got != want.QRData {
+		return fmt.Errorf("got %s, want %s", got, want.QRData)
+	}
+	p, err := qr.Parse(want.QRData)
+	if err != nil {
+		return fmt.Errorf("the expected qrData does not parse: %w", err)
+	}
+	if p.Time != in.Time || p.StartToken != in.QRStartToken {
+		return errors.New("the expected qrData parses to other parts")
 	}
 	return nil
 }
