@@ -53,6 +53,7 @@ type Reader interface {
 	// OrderCounts counts orders by state, for metrics.
 	OrderCounts() (map[OrderState]int, error)
 	Activation(id string) (*Activation, error)
+	OTPToken(serial string) (*OTPToken, error)
 
 	// AuditRecords calls fn for each audit record from seq on, in order,
 	// with the hash stored for it; fn returning false stops the walk.
@@ -87,6 +88,16 @@ type Tx interface {
 	// SpendActivation marks an activation spent, once: it reports false
 	// when it was spent already or does not exist.
 	SpendActivation(id string, now time.Time) (bool, error)
+
+	CreateOTPToken(t *OTPToken) error
+	// UpdateOTPToken writes a token's assignment and failure state; the
+	// counter moves only through AdvanceOTP.
+	UpdateOTPToken(t *OTPToken) error
+	// AdvanceOTP records that a token's code for counter (HOTP) or time
+	// step (TOTP) was used, in one conditional UPDATE: it reports false when
+	// that counter or step, or a later one, was used already, so of many
+	// concurrent submissions of one code exactly one succeeds.
+	AdvanceOTP(serial string, used, drift int64) (bool, error)
 
 	// Audit appends a record: the store assigns Seq and the chain hash.
 	Audit(r audit.Record) (audit.Stored, error)
@@ -195,4 +206,23 @@ type Activation struct {
 	MAC     []byte // HSM HMAC over the bound fields
 	Spent   time.Time
 	Created time.Time
+}
+
+// OTPToken is a hardware OTP token (HOTP or TOTP).
+type OTPToken struct {
+	Serial string
+	Kind   string // "hotp" or "totp"
+	Hash   string // "sha1", "sha256", "sha512"
+	Digits int
+	Step   int64  // TOTP step in seconds
+	Seed   []byte // wrapped under the KEK (hsm.WrappedKey's binary form)
+	User   string // assigned user, or empty
+	// Counter is, for HOTP, the next counter a code may use; for TOTP, the
+	// last time step used (-1 before the first).
+	Counter      int64
+	Drift        int64 // TOTP: steps the token's clock is off, as last seen
+	Failures     int
+	Blocks       int // blocks so far, for the doubling block time
+	BlockedUntil time.Time
+	Created      time.Time
 }

@@ -1,0 +1,49 @@
+package sqlite
+
+import (
+	"fmt"
+
+	"github.com/segl/segl/signer/store"
+)
+
+const otpCols = `serial, kind, hash, digits, step, seed, user_id, counter, drift, failures, blocks, blocked_until, created`
+
+func (r reader) OTPToken(serial string) (*store.OTPToken, error) {
+	var t store.OTPToken
+	var blocked, created int64
+	err := r.q.QueryRowContext(r.ctx, `SELECT `+otpCols+` FROM otp_tokens WHERE serial = ?`, serial).Scan(&t.Serial, &t.Kind, &t.Hash,
+		&t.Digits, &t.Step, &t.Seed, &t.User, &t.Counter, &t.Drift, &t.Failures, &t.Blocks, &blocked, &created)
+	if err != nil {
+		return nil, notFound(err, "OTP token "+serial)
+	}
+	t.BlockedUntil, t.Created = fromNanos(blocked), fromNanos(created)
+	return &t, nil
+}
+
+func (t *txn) CreateOTPToken(o *store.OTPToken) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.Serial, o.Kind, o.Hash, o.Digits, o.Step, o.Seed, o.User, o.Counter, o.Drift, o.Failures, o.Blocks, nanos(o.BlockedUntil), nanos(o.Created))
+	if isUnique(err) {
+		return fmt.Errorf("OTP token %s: %w", o.Serial, store.ErrExists)
+	}
+	return err
+}
+
+func (t *txn) UpdateOTPToken(o *store.OTPToken) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE otp_tokens SET user_id = ?, failures = ?, blocks = ?, blocked_until = ? WHERE serial = ?`,
+		o.User, o.Failures, o.Blocks, nanos(o.BlockedUntil), o.Serial)
+	return affected(res, err, "OTP token "+o.Serial)
+}
+
+// AdvanceOTP is a compare-and-set in SQL: the WHERE clause is the check,
+// so no read-check-write window exists, in this process or another.
+func (t *txn) AdvanceOTP(serial string, used, drift int64) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE otp_tokens
+		SET counter = CASE kind WHEN 'hotp' THEN ?1 + 1 ELSE ?1 END, drift = ?2, failures = 0
+		WHERE serial = ?3 AND ((kind = 'hotp' AND counter <= ?1) OR (kind = 'totp' AND counter < ?1))`, used, drift, serial)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

@@ -1,0 +1,120 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/store/sqlite"
+)
+
+// advance submits the use of counter `used` from n goroutines on db and
+// counts the successes.
+func advance(t testing.TB, db *sqlite.DB, serial string, used int64, n int) int64 {
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ok bool
+			err := db.Update(context.Background(), func(tx store.Tx) (err error) {
+				ok, err = tx.AdvanceOTP(serial, used, 0)
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return wins.Load()
+}
+
+// TestHelperAdvance is the second process of TestOTPUsedOnceAcrossProcesses.
+func TestHelperAdvance(t *testing.T) {
+	path := os.Getenv("SEGL_TEST_ADVANCE_DB")
+	if path == "" {
+		return // only as a helper process; the real test runs it
+	}
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	<-time.After(time.Until(time.Unix(0, mustInt(os.Getenv("SEGL_TEST_ADVANCE_AT")))))
+	fmt.Printf("wins=%d\n", advance(t, db, "tok", 7, 25))
+}
+
+func mustInt(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// Fifty submissions of one code, from two processes on one database file,
+// 25 goroutines each: exactly one is accepted.
+func TestOTPUsedOnceAcrossProcesses(t *testing.T) {
+	db, path := open(t)
+	for _, tok := range []*store.OTPToken{
+		{Serial: "tok", Kind: "hotp", Hash: "sha1", Digits: 6, Seed: []byte{1}, Created: time.Now()},
+		{Serial: "ttok", Kind: "totp", Hash: "sha1", Digits: 6, Step: 30, Seed: []byte{1}, Counter: -1, Created: time.Now()},
+	} {
+		if err := db.Update(context.Background(), func(tx store.Tx) error { return tx.CreateOTPToken(tok) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Now().Add(500 * time.Millisecond)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAdvance$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SEGL_TEST_ADVANCE_DB="+path, "SEGL_TEST_ADVANCE_AT="+strconv.FormatInt(at.UnixNano(), 10))
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(at))
+	here := advance(t, db, "tok", 7, 25)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper process: %v\n%s", err, out.String())
+	}
+	var there int64
+	i := strings.Index(out.String(), "wins=")
+	if i < 0 {
+		t.Fatalf("helper process said %q", out.String())
+	}
+	if _, err := fmt.Sscanf(out.String()[i:], "wins=%d", &there); err != nil {
+		t.Fatalf("helper process said %q", out.String())
+	}
+	if here+there != 1 {
+		t.Fatalf("%d + %d submissions of one HOTP code were accepted", here, there)
+	}
+	var tok *store.OTPToken
+	db.View(context.Background(), func(r store.Reader) (err error) { tok, err = r.OTPToken("tok"); return err })
+	if tok.Counter != 8 {
+		t.Fatalf("the next counter is %d, want 8", tok.Counter)
+	}
+	// An earlier counter is never accepted again; a later one is.
+	if n := advance(t, db, "tok", 6, 5); n != 0 {
+		t.Fatalf("an older counter was accepted %d times", n)
+	}
+	if n := advance(t, db, "tok", 9, 5); n != 1 {
+		t.Fatalf("a later counter was accepted %d times", n)
+	}
+	// TOTP: a step is used once, an older step never.
+	if n := advance(t, db, "ttok", 100, 20); n != 1 {
+		t.Fatalf("one TOTP step accepted %d times", n)
+	}
+	if n := advance(t, db, "ttok", 99, 5); n != 0 {
+		t.Fatalf("an older TOTP step accepted %d times", n)
+	}
+}
