@@ -10,6 +10,7 @@ packages=(
 	opensc                   # pkcs11-tool, an independent PKCS#11 client in tests
 	openssl ca-certificates  # verifying signatures in tests
 	oathtool                 # an independent HOTP/TOTP implementation in tests
+	poppler-utils            # pdftotext, to read printed code cards back in tests
 )
 
 missing=()

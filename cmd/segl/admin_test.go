@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/segl/segl/signer/daemon/daemontest"
+	"github.com/segl/segl/tokens/codecard"
 )
 
 // segl runs the CLI as typed, returning stdout, stderr and the exit code.
@@ -88,6 +92,51 @@ func TestAdminCommands(t *testing.T) {
 	if out := mustSegl(t, "rp", "disable", "--id", "dev-rp"); !strings.Contains(out, "disabled") {
 		t.Fatal(out)
 	}
+
+	// A code card, printed: pdftotext reads back every pair of the card.
+	pdf := filepath.Join(dir, "card.pdf")
+	out = mustSegl(t, "codecards", "issue", "--user", "alice", "--out", pdf)
+	if !strings.Contains(out, "status active") {
+		t.Fatal(out)
+	}
+	serial := strings.Fields(out)[3]
+	text, err := exec.Command("pdftotext", "-layout", pdf, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := regexp.MustCompile(`\b([0-9]{4}) ([0-9]{6})\b`).FindAllStringSubmatch(string(text), -1)
+	if len(pairs) != 148 || !strings.Contains(string(text), "Code card "+serial) || !strings.Contains(string(text), "Alice Andersen") {
+		t.Fatalf("pdftotext found %d pairs in:\n%s", len(pairs), text)
+	}
+	// The codes printed are the HSM's: each one is its key number's code.
+	master, err := d.Keystore().HMAC("codecard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := codecard.KeyNumbers(master, serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[string]int{}
+	for i, k := range keys {
+		index[fmt.Sprintf("%04d", k)] = i
+	}
+	for _, p := range pairs {
+		i, ok := index[p[1]]
+		if !ok {
+			t.Fatalf("key number %s is not on card %s", p[1], serial)
+		}
+		if want, _ := codecard.Code(master, serial, i); want != p[2] {
+			t.Fatalf("key %s printed with %s, the HSM says %s", p[1], p[2], want)
+		}
+	}
+	if _, errOut, code := segl(t, "codecards", "issue", "--user", "alice", "--out", pdf); code == 0 || !strings.Contains(errOut, "exists") {
+		t.Fatalf("an existing PDF was overwritten: %d %s", code, errOut)
+	}
+	if out := mustSegl(t, "codecards", "list", "--user", "alice"); !strings.Contains(out, serial) || !strings.Contains(out, "active") || !strings.Contains(out, "pending") {
+		t.Fatal(out)
+	}
+	mustSegl(t, "codecards", "revoke", "--serial", serial)
 
 	// The audit log holds all of it, and verifies.
 	if _, err := d.Seal(t.Context(), 1); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/segl/segl/signer/ca"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/tokens/codecard"
 	"github.com/segl/segl/tokens/password"
 )
 
@@ -49,6 +50,7 @@ type Service struct {
 	PepperID       string
 	PasswordParams password.Params
 	CertValidity   time.Duration // users' certificates; default 2 years
+	CodeCardMaster codecard.HMAC // the code-card master key in the HSM
 	Now            func() time.Time
 }
 

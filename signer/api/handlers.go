@@ -273,3 +273,51 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, page)
 }
+
+func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[orders.ChallengeRequest](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	shown, err := s.orders.Challenge(r.Context(), callerOf(r).ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, shown)
+}
+
+func (s *Server) issueCodeCard(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[struct {
+		UserID string `json:"userId"`
+	}](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	card, err := s.admin.IssueCodeCard(r.Context(), callerOf(r).ID, req.UserID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, card)
+}
+
+func (s *Server) listCodeCards(w http.ResponseWriter, r *http.Request) {
+	cards, err := s.admin.CodeCards(r.Context(), r.URL.Query().Get("userId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"codecards": cards})
+}
+
+func (s *Server) revokeCodeCard(w http.ResponseWriter, r *http.Request) {
+	card, err := s.admin.RevokeCodeCard(r.Context(), callerOf(r).ID, r.PathValue("serial"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, card)
+}

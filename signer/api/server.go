@@ -157,6 +157,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /rp/v1/factor", rp(s.factor))
 	m.HandleFunc("POST /rp/v1/qr", rp(s.qr))
 	m.HandleFunc("POST /rp/v1/qr/verify", rp(s.qrVerify))
+	m.HandleFunc("POST /rp/v1/challenge", rp(s.challenge))
 
 	off := func(h http.HandlerFunc) http.HandlerFunc { return s.authorize(store.RoleOfficer, h) }
 	m.HandleFunc("POST /admin/v1/users", off(s.createUser))
@@ -170,6 +171,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/rps/{id}/disable", off(s.setRPDisabled(true)))
 	m.HandleFunc("POST /admin/v1/rps/{id}/enable", off(s.setRPDisabled(false)))
 	m.HandleFunc("GET /admin/v1/audit", off(s.auditLog))
+	m.HandleFunc("POST /admin/v1/codecards", off(s.issueCodeCard))
+	m.HandleFunc("GET /admin/v1/codecards", off(s.listCodeCards))
+	m.HandleFunc("POST /admin/v1/codecards/{serial}/revoke", off(s.revokeCodeCard))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

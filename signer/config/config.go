@@ -53,6 +53,7 @@ type Keys struct {
 	Pepper     string `yaml:"pepper"`     // HMAC-SHA256: peppers password verifiers
 	Audit      string `yaml:"audit"`      // ECDSA: signs audit checkpoints
 	Activation string `yaml:"activation"` // HMAC-SHA256: binds signature activations
+	CodeCard   string `yaml:"codecard"`   // HMAC-SHA256: the code-card master key
 }
 
 // TLS is the API listener's mutual TLS.
@@ -154,6 +155,7 @@ func (c *Config) defaults() {
 	def(&c.Keys.Pepper, "pepper")
 	def(&c.Keys.Audit, "audit")
 	def(&c.Keys.Activation, "activation")
+	def(&c.Keys.CodeCard, "codecard")
 	if c.Orders.Expiry == 0 {
 		c.Orders.Expiry = Duration(3 * time.Minute)
 	}

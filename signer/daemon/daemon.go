@@ -91,6 +91,11 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		return nil, fmt.Errorf("keys.activation: %w", err)
 	}
 	actMAC := timedMAC{actKey, "activation_mac", d.observeHSM}
+	cardKey, err := d.ks.HMAC(cfg.Keys.CodeCard)
+	if err != nil {
+		return nil, fmt.Errorf("keys.codecard: %w", err)
+	}
+	cardMaster := timedMAC{cardKey, "codecard_hmac", d.observeHSM}
 	if _, err := d.ks.Find(cfg.Keys.KEK); err != nil {
 		return nil, fmt.Errorf("keys.kek: %w", err)
 	}
@@ -99,7 +104,10 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		return nil, fmt.Errorf("keys.issuer: %w", err)
 	}
 	pepperID := cfg.HSM.Token + "/" + cfg.Keys.Pepper
-	factors := append([]orders.Factor{&orders.PasswordFactor{Pepper: pepper, PepperID: pepperID}}, opt.ExtraFactors...)
+	factors := append([]orders.Factor{
+		&orders.PasswordFactor{Pepper: pepper, PepperID: pepperID},
+		&orders.CodeCardFactor{Store: d.db, Master: cardMaster},
+	}, opt.ExtraFactors...)
 	acts := activation.New(d.ks, actMAC, d.db)
 	acts.Observe = d.observeHSM
 	d.Orders = orders.New(d.db, &orders.Issuer{Name: cfg.Issuer.Name, Key: timedSigner{issuer.Key, "issuer_sign", d.observeHSM},
@@ -108,7 +116,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block)},
 		factors...)
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
-		PasswordParams: opt.PasswordParams}
+		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster}
 	d.api = api.New(d.Orders, adm, d.db, d.ready, log)
 	if err := d.registerOfficers(); err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func (e *Env) keys() error {
 	for _, k := range []struct {
 		label string
 		t     hsm.KeyType
-	}{{"issuer", hsm.ECDSAP256}, {"audit", hsm.ECDSAP256}, {"pepper", hsm.HMACSHA256}, {"activation", hsm.HMACSHA256}} {
+	}{{"issuer", hsm.ECDSAP256}, {"audit", hsm.ECDSAP256}, {"pepper", hsm.HMACSHA256}, {"activation", hsm.HMACSHA256}, {"codecard", hsm.HMACSHA256}} {
 		if _, err := ks.Find(k.label); err == nil {
 			continue
 		} else if !errors.Is(err, hsm.ErrKeyNotFound) {
@@ -298,6 +298,7 @@ keys:
   pepper: pepper
   audit: audit
   activation: activation
+  codecard: codecard
 tls:
   certificate: tls/server.pem
   key: tls/server.key

@@ -588,3 +588,55 @@ func (s *Service) completeSign(ctx context.Context, u *store.User, o *store.Orde
 	}
 	return err
 }
+
+// ChallengeRequest is the body of /rp/v1/challenge.
+type ChallengeRequest struct {
+	OrderRef string `json:"orderRef"`
+	Type     string `json:"type"`
+}
+
+// Challenge asks a challenging factor for what the user must answer,
+// replacing any earlier challenge of the order.
+func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeRequest) (any, error) {
+	f, ok := s.factors[req.Type].(Challenger)
+	if !ok {
+		return nil, invalid("type %q has no challenge", req.Type)
+	}
+	o, err := s.order(ctx, rp, req.OrderRef)
+	if err != nil {
+		return nil, err
+	}
+	if o.State != store.StatePending {
+		return nil, invalid("order %s is %s", o.Ref, o.State)
+	}
+	if o.User == "" {
+		return nil, invalid("order %s has no user yet: start it with userId", o.Ref)
+	}
+	now := s.now()
+	var shown any
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.Order(req.OrderRef)
+		if err != nil {
+			return err
+		}
+		u, err := tx.User(o.User)
+		if err != nil {
+			return err
+		}
+		if err := usable(u, now); err != nil {
+			return err
+		}
+		var stored string
+		if stored, shown, err = f.Challenge(tx, u, o); err != nil {
+			return err
+		}
+		o.Challenge = stored
+		if err := tx.UpdateOrder(o); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: "challenge.issued", Actor: rpActor(rp), Subject: "order:" + o.Ref, Outcome: "ok",
+			Details: map[string]string{"user": u.ID, "factor": f.Type(), "challenge": stored}})
+		return err
+	})
+	return shown, err
+}

@@ -54,6 +54,9 @@ type Reader interface {
 	OrderCounts() (map[OrderState]int, error)
 	Activation(id string) (*Activation, error)
 	OTPToken(serial string) (*OTPToken, error)
+	CodeCard(serial string) (*CodeCard, error)
+	// CodeCards lists a user's cards (all users' when user is empty).
+	CodeCards(user string) ([]*CodeCard, error)
 
 	// AuditRecords calls fn for each audit record from seq on, in order,
 	// with the hash stored for it; fn returning false stops the walk.
@@ -98,6 +101,12 @@ type Tx interface {
 	// that counter or step, or a later one, was used already, so of many
 	// concurrent submissions of one code exactly one succeeds.
 	AdvanceOTP(serial string, used, drift int64) (bool, error)
+
+	// CreateCodeCard stores a card and its 148 unspent entries.
+	CreateCodeCard(c *CodeCard) error
+	SetCodeCardStatus(serial string, status CodeCardStatus) error
+	// SpendCodeCardEntry marks an entry spent, once: false when it was.
+	SpendCodeCardEntry(serial string, idx int) (bool, error)
 
 	// Audit appends a record: the store assigns Seq and the chain hash.
 	Audit(r audit.Record) (audit.Stored, error)
@@ -192,6 +201,9 @@ type Order struct {
 	Factors []string
 	// Completion is the JSON completionData of a complete order.
 	Completion []byte
+	// Challenge is what the order waits for an answer to, set by a
+	// factor's challenge (e.g. "codecard:<serial>:<entry>").
+	Challenge string
 }
 
 // Activation is the single-use permission to sign one digest with one
@@ -225,4 +237,34 @@ type OTPToken struct {
 	Blocks       int // blocks so far, for the doubling block time
 	BlockedUntil time.Time
 	Created      time.Time
+}
+
+// CodeCardStatus is a code card's place in its life.
+type CodeCardStatus string
+
+const (
+	CardPending CodeCardStatus = "pending" // issued, not used yet while an older card is active
+	CardActive  CodeCardStatus = "active"
+	CardRevoked CodeCardStatus = "revoked"
+)
+
+// CodeCard is a printed card of 148 codes.
+type CodeCard struct {
+	Serial  string
+	User    string
+	Status  CodeCardStatus
+	Keys    []int  // the key numbers, entry i's at index i
+	Spent   []bool // filled by reads
+	Created time.Time
+}
+
+// Unspent counts the entries left.
+func (c *CodeCard) Unspent() int {
+	n := 0
+	for _, s := range c.Spent {
+		if !s {
+			n++
+		}
+	}
+	return n
 }

@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/segl/segl/signer/store"
+)
+
+func (r reader) CodeCard(serial string) (*store.CodeCard, error) {
+	cs, err := r.codeCards(`WHERE serial = ?`, serial)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("code card %s: %w", serial, store.ErrNotFound)
+	}
+	return cs[0], nil
+}
+
+func (r reader) CodeCards(user string) ([]*store.CodeCard, error) {
+	if user == "" {
+		return r.codeCards(`ORDER BY user_id, created`)
+	}
+	return r.codeCards(`WHERE user_id = ? ORDER BY created`, user)
+}
+
+func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) {
+	rows, err := r.q.QueryContext(r.ctx, `SELECT serial, user_id, status, keys, created FROM codecards `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	var cards []*store.CodeCard
+	for rows.Next() {
+		var c store.CodeCard
+		var keys string
+		var created int64
+		if err := rows.Scan(&c.Serial, &c.User, &c.Status, &keys, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(keys), &c.Keys); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("code card %s: keys column: %w", c.Serial, err)
+		}
+		c.Created = fromNanos(created)
+		cards = append(cards, &c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, c := range cards {
+		c.Spent = make([]bool, len(c.Keys))
+		er, err := r.q.QueryContext(r.ctx, `SELECT idx FROM codecard_entries WHERE serial = ? AND spent = 1`, c.Serial)
+		if err != nil {
+			return nil, err
+		}
+		for er.Next() {
+			var i int
+			if err := er.Scan(&i); err != nil {
+				er.Close()
+				return nil, err
+			}
+			if i >= 0 && i < len(c.Spent) {
+				c.Spent[i] = true
+			}
+		}
+		er.Close()
+		if err := er.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return cards, nil
+}
+
+func (t *txn) CreateCodeCard(c *store.CodeCard) error {
+	keys, err := json.Marshal(c.Keys)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO codecards (serial, user_id, status, keys, created) VALUES (?, ?, ?, ?, ?)`,
+		c.Serial, c.User, c.Status, string(keys), nanos(c.Created))
+	if isUnique(err) {
+		return fmt.Errorf("code card %s: %w", c.Serial, store.ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	for i := range c.Keys {
+		if _, err := t.q.ExecContext(t.ctx, `INSERT INTO codecard_entries (serial, idx) VALUES (?, ?)`, c.Serial, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) SetCodeCardStatus(serial string, status store.CodeCardStatus) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE codecards SET status = ? WHERE serial = ?`, status, serial)
+	return affected(res, err, "code card "+serial)
+}
+
+// SpendCodeCardEntry is a conditional UPDATE: an entry answered by two
+// requests at once is spent by exactly one.
+func (t *txn) SpendCodeCardEntry(serial string, idx int) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE codecard_entries SET spent = 1 WHERE serial = ? AND idx = ? AND spent = 0`, serial, idx)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
