@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -26,27 +29,32 @@ func codecardsCommand() *cli.Command {
 					&cli.StringFlag{Name: "out", Usage: "the PDF to write (default codecard-SERIAL.pdf)"},
 				},
 				Action: func(c *cli.Context) error {
+					if err := checkOut(c.String("out")); err != nil {
+						return err
+					}
 					var card admin.IssuedCard
 					if err := call(c, "POST", "/admin/v1/codecards", map[string]string{"userId": c.String("user")}, &card); err != nil {
 						return err
 					}
-					pairs := make([]codecard.Pair, len(card.Entries))
-					for i, e := range card.Entries {
-						pairs[i] = codecard.Pair{Key: e.Key, Code: e.Code}
+					return writeCard(c, "issued", &card)
+				},
+			},
+			{
+				Name:  "print",
+				Usage: "print a card the server issued by itself when the old one ran low (once)",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "serial", Required: true},
+					&cli.StringFlag{Name: "out", Usage: "the PDF to write (default codecard-SERIAL.pdf)"},
+				},
+				Action: func(c *cli.Context) error {
+					if err := checkOut(c.String("out")); err != nil {
+						return err
 					}
-					pdf, err := codecard.PDF(card.Serial, card.Name, pairs)
-					if err != nil {
-						return fmt.Errorf("card %s was issued but not printed (revoke it): %w", card.Serial, err)
+					var card admin.IssuedCard
+					if err := call(c, "POST", "/admin/v1/codecards/"+url.PathEscape(c.String("serial"))+"/print", nil, &card); err != nil {
+						return err
 					}
-					out := c.String("out")
-					if out == "" {
-						out = "codecard-" + card.Serial + ".pdf"
-					}
-					if err := writeExclusive(out, pdf); err != nil {
-						return fmt.Errorf("card %s was issued but not written (revoke it): %w", card.Serial, err)
-					}
-					fmt.Fprintf(c.App.Writer, "issued code card %s for %s (%s), status %s\nwritten to %s\n", card.Serial, card.UserID, card.Name, card.Status, out)
-					return nil
+					return writeCard(c, "printed", &card)
 				},
 			},
 			{
@@ -63,9 +71,9 @@ func codecardsCommand() *cli.Command {
 						return err
 					}
 					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "SERIAL\tUSER\tSTATUS\tUNSPENT")
+					fmt.Fprintln(w, "SERIAL\tUSER\tSTATUS\tUNSPENT\tPRINTED")
 					for _, card := range out.Codecards {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", card.Serial, card.UserID, card.Status, card.Unspent)
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%v\n", card.Serial, card.UserID, card.Status, card.Unspent, card.Printed)
 					}
 					return w.Flush()
 				},
@@ -85,4 +93,36 @@ func codecardsCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// checkOut refuses an existing output before the server hands out codes.
+func checkOut(out string) error {
+	if out == "" {
+		return nil
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("--out %s exists already: a card is never written over a file", out)
+	}
+	return nil
+}
+
+// writeCard renders a card's codes as a PDF, the only place they go.
+func writeCard(c *cli.Context, verb string, card *admin.IssuedCard) error {
+	pairs := make([]codecard.Pair, len(card.Entries))
+	for i, e := range card.Entries {
+		pairs[i] = codecard.Pair{Key: e.Key, Code: e.Code}
+	}
+	pdf, err := codecard.PDF(card.Serial, card.Name, pairs)
+	if err != nil {
+		return fmt.Errorf("card %s was %s but not rendered (revoke it): %w", card.Serial, verb, err)
+	}
+	out := c.String("out")
+	if out == "" {
+		out = "codecard-" + card.Serial + ".pdf"
+	}
+	if err := writeExclusive(out, pdf); err != nil {
+		return fmt.Errorf("card %s was %s but not written (revoke it): %w", card.Serial, verb, err)
+	}
+	fmt.Fprintf(c.App.Writer, "%s code card %s for %s (%s), status %s\nwritten to %s\n", verb, card.Serial, card.UserID, card.Name, card.Status, out)
+	return nil
 }

@@ -2,10 +2,8 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"math/big"
 	"sort"
 	"time"
 
@@ -37,19 +35,12 @@ type CardView struct {
 	UserID  string    `json:"userId"`
 	Status  string    `json:"status"`
 	Unspent int       `json:"unspent"`
+	Printed bool      `json:"printed"`
 	Created time.Time `json:"created"`
 }
 
 func cardView(c *store.CodeCard) CardView {
-	return CardView{Serial: c.Serial, UserID: c.User, Status: string(c.Status), Unspent: c.Unspent(), Created: c.Created}
-}
-
-func newSerial() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(10_000_000_000))
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%010d", n.Int64()), nil
+	return CardView{Serial: c.Serial, UserID: c.User, Status: string(c.Status), Unspent: c.Unspent(), Printed: !c.Printed.IsZero(), Created: c.Created}
 }
 
 // IssueCodeCard makes a card for a user: active if they have none in use,
@@ -62,7 +53,7 @@ func (s *Service) IssueCodeCard(ctx context.Context, by, userID string) (*Issued
 	if err := s.Store.View(ctx, func(r store.Reader) (err error) { u, err = r.User(userID); return err }); err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
+	serial, err := codecard.NewSerial()
 	if err != nil {
 		return nil, err
 	}
@@ -70,15 +61,10 @@ func (s *Service) IssueCodeCard(ctx context.Context, by, userID string) (*Issued
 	if err != nil {
 		return nil, err
 	}
-	card := &IssuedCard{Serial: serial, UserID: u.ID, Name: u.Name}
-	for i, k := range keys {
-		code, err := codecard.Code(s.CodeCardMaster, serial, i)
-		if err != nil {
-			return nil, err
-		}
-		card.Entries = append(card.Entries, CardEntry{Key: fmt.Sprintf("%04d", k), Code: code})
+	card, err := s.printable(serial, u, keys)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(card.Entries, func(i, j int) bool { return card.Entries[i].Key < card.Entries[j].Key })
 	now := s.now()
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		cards, err := tx.CodeCards(u.ID)
@@ -92,7 +78,7 @@ func (s *Service) IssueCodeCard(ctx context.Context, by, userID string) (*Issued
 			}
 		}
 		card.Status = string(status)
-		if err := tx.CreateCodeCard(&store.CodeCard{Serial: serial, User: u.ID, Status: status, Keys: keys, Created: now}); err != nil {
+		if err := tx.CreateCodeCard(&store.CodeCard{Serial: serial, User: u.ID, Status: status, Keys: keys, Created: now, Printed: now}); err != nil {
 			return err
 		}
 		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.codecard.issued", Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
@@ -103,6 +89,62 @@ func (s *Service) IssueCodeCard(ctx context.Context, by, userID string) (*Issued
 		return nil, err
 	}
 	return card, nil
+}
+
+// printable computes a card's pairs in the HSM, sorted by key number.
+func (s *Service) printable(serial string, u *store.User, keys []int) (*IssuedCard, error) {
+	card := &IssuedCard{Serial: serial, UserID: u.ID, Name: u.Name}
+	for i, k := range keys {
+		code, err := codecard.Code(s.CodeCardMaster, serial, i)
+		if err != nil {
+			return nil, err
+		}
+		card.Entries = append(card.Entries, CardEntry{Key: fmt.Sprintf("%04d", k), Code: code})
+	}
+	sort.Slice(card.Entries, func(i, j int) bool { return card.Entries[i].Key < card.Entries[j].Key })
+	return card, nil
+}
+
+// PrintCodeCard hands out the codes of a card the server issued by itself
+// (when the old card ran low), once.
+func (s *Service) PrintCodeCard(ctx context.Context, by, serial string) (*IssuedCard, error) {
+	if err := codecard.CheckSerial(serial); err != nil {
+		return nil, fmt.Errorf("%w: %v", orders.ErrInvalid, err)
+	}
+	now := s.now()
+	var out *IssuedCard
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		c, err := tx.CodeCard(serial)
+		if err != nil {
+			return err
+		}
+		if c.Status == store.CardRevoked {
+			return fmt.Errorf("%w: code card %s is revoked", orders.ErrInvalid, serial)
+		}
+		ok, err := tx.MarkCodeCardPrinted(serial, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: code card %s was printed on %s already; revoke it and issue another if the print was lost",
+				orders.ErrInvalid, serial, c.Printed.Format(time.RFC3339))
+		}
+		u, err := tx.User(c.User)
+		if err != nil {
+			return err
+		}
+		if out, err = s.printable(serial, u, c.Keys); err != nil {
+			return err
+		}
+		out.Status = string(c.Status)
+		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.codecard.printed", Actor: officer(by), Subject: "user:" + c.User, Outcome: "ok",
+			Details: map[string]string{"serial": serial}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CodeCards lists cards, of one user or all.

@@ -321,3 +321,12 @@ func (s *Server) revokeCodeCard(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, card)
 }
+
+func (s *Server) printCodeCard(w http.ResponseWriter, r *http.Request) {
+	card, err := s.admin.PrintCodeCard(r.Context(), callerOf(r).ID, r.PathValue("serial"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, card)
+}

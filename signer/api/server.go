@@ -174,6 +174,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/codecards", off(s.issueCodeCard))
 	m.HandleFunc("GET /admin/v1/codecards", off(s.listCodeCards))
 	m.HandleFunc("POST /admin/v1/codecards/{serial}/revoke", off(s.revokeCodeCard))
+	m.HandleFunc("POST /admin/v1/codecards/{serial}/print", off(s.printCodeCard))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

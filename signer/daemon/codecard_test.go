@@ -123,7 +123,9 @@ func TestCodeCardCompletesOrder(t *testing.T) {
 		t.Fatalf("the new card: %+v", r)
 	}
 	status := map[string]string{}
-	var all struct{ Codecards []struct{ Serial, Status string } }
+	var all struct {
+		Codecards []struct{ Serial, Status string }
+	}
 	e.call(e.off, "GET", "/admin/v1/codecards?userId=frida", nil, &all)
 	for _, c := range all.Codecards {
 		status[c.Serial] = c.Status
@@ -131,10 +133,52 @@ func TestCodeCardCompletesOrder(t *testing.T) {
 	if status[card.Serial] != "revoked" || status[next.Serial] != "active" {
 		t.Fatalf("after the new card's first success: %v", status)
 	}
+	// Down to 20 entries, the next right answer issues the next card by
+	// itself: pending and unprinted, for an officer to print once.
+	err = e.d.Store().Update(context.Background(), func(tx store.Tx) error {
+		for i := range 148 - 21 {
+			tx.SpendCodeCardEntry(next.Serial, i)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.call(e.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": o2.OrderRef}, nil)
+	o3 := e.startOrder("auth", map[string]string{"userId": "frida", "endUserIp": "192.0.2.1"})
+	ch = e.challenge(o3.OrderRef)
+	if r := e.factor(o3.OrderRef, "codecard", next.code(ch.KeyNumber)); !r.Accepted {
+		t.Fatalf("%+v", r)
+	}
+	var listed struct {
+		Codecards []struct {
+			Serial, Status string
+			Printed        bool
+		}
+	}
+	e.call(e.off, "GET", "/admin/v1/codecards?userId=frida", nil, &listed)
+	var auto string
+	for _, c := range listed.Codecards {
+		if c.Status == "pending" && !c.Printed {
+			auto = c.Serial
+		}
+	}
+	if auto == "" {
+		t.Fatalf("no unprinted pending card after the old one reached 20: %+v", listed)
+	}
+	var printed issuedCard
+	if code := e.call(e.off, "POST", "/admin/v1/codecards/"+auto+"/print", nil, &printed); code != 200 || len(printed.Entries) != 148 {
+		t.Fatalf("print: %d, %d entries", code, len(printed.Entries))
+	}
+	var errResp apiError
+	if code := e.call(e.off, "POST", "/admin/v1/codecards/"+auto+"/print", nil, &errResp); code != 400 {
+		t.Fatalf("a card printed twice: %d", code)
+	}
+
 	// An officer can revoke a card at once.
 	e.call(e.off, "POST", "/admin/v1/codecards/"+next.Serial+"/revoke", nil, nil)
-	var errResp apiError
-	if code := e.call(e.rp, "POST", "/rp/v1/challenge", map[string]string{"orderRef": o2.OrderRef, "type": "codecard"}, &errResp); code != 400 {
+	e.call(e.off, "POST", "/admin/v1/codecards/"+auto+"/revoke", nil, nil)
+	if code := e.call(e.rp, "POST", "/rp/v1/challenge", map[string]string{"orderRef": o3.OrderRef, "type": "codecard"}, &errResp); code != 400 {
 		t.Fatalf("a challenge with every card revoked: %d", code)
 	}
 }

@@ -135,6 +135,9 @@ func (f *CodeCardFactor) Check(ctx context.Context, u *store.User, o *store.Orde
 		if !right {
 			return nil
 		}
+		if err := f.renew(tx, u, card, idx, now); err != nil {
+			return err
+		}
 		if card.Status == store.CardPending {
 			cards, err := tx.CodeCards(u.ID)
 			if err != nil {
@@ -167,4 +170,36 @@ func (f *CodeCardFactor) Check(ctx context.Context, u *store.User, o *store.Orde
 		return fmt.Errorf("%w: wrong code", ErrRejected)
 	}
 	return nil
+}
+
+// renew issues the user's next card, pending and unprinted, when this one
+// is down to LowWater entries and no next card exists yet.
+func (f *CodeCardFactor) renew(tx store.Tx, u *store.User, card *store.CodeCard, spentNow int, now time.Time) error {
+	card.Spent[spentNow] = true
+	if card.Unspent() > codecard.LowWater {
+		return nil
+	}
+	cards, err := tx.CodeCards(u.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range cards {
+		if c.Status == store.CardPending {
+			return nil
+		}
+	}
+	serial, err := codecard.NewSerial()
+	if err != nil {
+		return err
+	}
+	keys, err := codecard.KeyNumbers(f.Master, serial)
+	if err != nil {
+		return err
+	}
+	if err := tx.CreateCodeCard(&store.CodeCard{Serial: serial, User: u.ID, Status: store.CardPending, Keys: keys, Created: now}); err != nil {
+		return err
+	}
+	_, err = tx.Audit(audit.Record{Time: now, Event: "codecard.issued", Actor: "system", Subject: "user:" + u.ID, Outcome: "ok",
+		Details: map[string]string{"serial": serial, "reason": fmt.Sprintf("%s has %d codes left", card.Serial, card.Unspent()), "printed": "false"}})
+	return err
 }

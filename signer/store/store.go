@@ -105,6 +105,9 @@ type Tx interface {
 	// CreateCodeCard stores a card and its 148 unspent entries.
 	CreateCodeCard(c *CodeCard) error
 	SetCodeCardStatus(serial string, status CodeCardStatus) error
+	// MarkCodeCardPrinted records a card's printing, once: false when it
+	// was printed before.
+	MarkCodeCardPrinted(serial string, at time.Time) (bool, error)
 	// SpendCodeCardEntry marks an entry spent, once: false when it was.
 	SpendCodeCardEntry(serial string, idx int) (bool, error)
 
@@ -256,6 +259,7 @@ type CodeCard struct {
 	Keys    []int  // the key numbers, entry i's at index i
 	Spent   []bool // filled by reads
 	Created time.Time
+	Printed time.Time // zero until printed
 }
 
 // Unspent counts the entries left.

@@ -11,6 +11,7 @@ package codecard
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -102,3 +103,15 @@ func Check(m HMAC, serial string, i int, answer string) (bool, error) {
 	}
 	return subtle.ConstantTimeCompare([]byte(want), []byte(answer)) == 1, nil
 }
+
+// NewSerial draws a card serial from crypto/rand.
+func NewSerial() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%010d", binary.BigEndian.Uint64(b[:])%10_000_000_000), nil
+}
+
+// LowWater is how many entries are left when a new card is issued.
+const LowWater = 20

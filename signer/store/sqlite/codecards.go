@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/segl/segl/signer/store"
 )
@@ -26,7 +27,7 @@ func (r reader) CodeCards(user string) ([]*store.CodeCard, error) {
 }
 
 func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT serial, user_id, status, keys, created FROM codecards `+where, args...)
+	rows, err := r.q.QueryContext(r.ctx, `SELECT serial, user_id, status, keys, created, printed FROM codecards `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +35,8 @@ func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) 
 	for rows.Next() {
 		var c store.CodeCard
 		var keys string
-		var created int64
-		if err := rows.Scan(&c.Serial, &c.User, &c.Status, &keys, &created); err != nil {
+		var created, printed int64
+		if err := rows.Scan(&c.Serial, &c.User, &c.Status, &keys, &created, &printed); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -43,7 +44,7 @@ func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) 
 			rows.Close()
 			return nil, fmt.Errorf("code card %s: keys column: %w", c.Serial, err)
 		}
-		c.Created = fromNanos(created)
+		c.Created, c.Printed = fromNanos(created), fromNanos(printed)
 		cards = append(cards, &c)
 	}
 	rows.Close()
@@ -79,8 +80,8 @@ func (t *txn) CreateCodeCard(c *store.CodeCard) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO codecards (serial, user_id, status, keys, created) VALUES (?, ?, ?, ?, ?)`,
-		c.Serial, c.User, c.Status, string(keys), nanos(c.Created))
+	_, err = t.q.ExecContext(t.ctx, `INSERT INTO codecards (serial, user_id, status, keys, created, printed) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Serial, c.User, c.Status, string(keys), nanos(c.Created), nanos(c.Printed))
 	if isUnique(err) {
 		return fmt.Errorf("code card %s: %w", c.Serial, store.ErrExists)
 	}
@@ -104,6 +105,15 @@ func (t *txn) SetCodeCardStatus(serial string, status store.CodeCardStatus) erro
 // requests at once is spent by exactly one.
 func (t *txn) SpendCodeCardEntry(serial string, idx int) (bool, error) {
 	res, err := t.q.ExecContext(t.ctx, `UPDATE codecard_entries SET spent = 1 WHERE serial = ? AND idx = ? AND spent = 0`, serial, idx)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *txn) MarkCodeCardPrinted(serial string, at time.Time) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE codecards SET printed = ? WHERE serial = ? AND printed = 0`, nanos(at), serial)
 	if err != nil {
 		return false, err
 	}
