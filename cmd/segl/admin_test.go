@@ -139,6 +139,24 @@ func TestAdminCommands(t *testing.T) {
 	}
 	mustSegl(t, "codecards", "revoke", "--serial", serial)
 
+	// OTP tokens from RFC 6030 figure 2.
+	out = mustSegl(t, "tokens", "import", "--file", "../../testvectors/pskc/rfc6030-figure2.pskc")
+	if !strings.Contains(out, "imported 1 tokens") {
+		t.Fatal(out)
+	}
+	if _, errOut, code := segl(t, "tokens", "import", "--file", "../../testvectors/pskc/rfc6030-figure2.pskc"); code == 0 || !strings.Contains(errOut, "987654321 is imported already") {
+		t.Fatalf("a second import: %d %s", code, errOut)
+	}
+	if _, errOut, code := segl(t, "tokens", "import", "--file", "../../testvectors/pskc/rfc6030-figure1.pskc"); code == 0 || !strings.Contains(errOut, "KeyPackage 1") {
+		t.Fatalf("figure 1: %d %s", code, errOut)
+	}
+	mustSegl(t, "tokens", "assign", "--serial", "987654321", "--user", "alice")
+	if out := mustSegl(t, "tokens", "list", "--user", "alice"); !strings.Contains(out, "987654321") || !strings.Contains(out, "hotp/sha1") {
+		t.Fatal(out)
+	}
+	mustSegl(t, "tokens", "unblock", "--serial", "987654321")
+	mustSegl(t, "tokens", "unassign", "--serial", "987654321")
+
 	// The audit log holds all of it, and verifies.
 	if _, err := d.Seal(t.Context(), 1); err != nil {
 		t.Fatal(err)

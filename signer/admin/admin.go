@@ -49,8 +49,9 @@ type Service struct {
 	Pepper         password.Pepper
 	PepperID       string
 	PasswordParams password.Params
-	CertValidity   time.Duration // users' certificates; default 2 years
-	CodeCardMaster codecard.HMAC // the code-card master key in the HSM
+	CertValidity   time.Duration  // users' certificates; default 2 years
+	CodeCardMaster codecard.HMAC  // the code-card master key in the HSM
+	Tokens         SecretImporter // wraps imported OTP seeds in the HSM
 	Now            func() time.Time
 }
 

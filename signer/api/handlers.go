@@ -3,8 +3,10 @@ package api
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segl/segl/signer/admin"
@@ -12,6 +14,7 @@ import (
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/tokens/pskc"
 )
 
 func (s *Server) start(kind store.OrderKind) http.HandlerFunc {
@@ -329,4 +332,47 @@ func (s *Server) printCodeCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, card)
+}
+
+// importTokens takes the PSKC file itself as the body
+// (application/pskc+xml, RFC 6030 §12.1), up to pskc.MaxFile.
+func (s *Server) importTokens(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/pskc+xml") {
+		s.fail(w, r, fmt.Errorf("%w: send the PSKC file as application/pskc+xml", orders.ErrInvalid))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pskc.MaxFile))
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", errBadJSON, err))
+		return
+	}
+	views, err := s.admin.ImportTokens(r.Context(), callerOf(r).ID, body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"tokens": views})
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	views, err := s.admin.OTPTokens(r.Context(), r.URL.Query().Get("userId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": views})
+}
+
+func (s *Server) changeToken(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[admin.TokenChange](w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.admin.ChangeToken(r.Context(), callerOf(r).ID, r.PathValue("serial"), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }

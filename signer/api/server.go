@@ -175,6 +175,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /admin/v1/codecards", off(s.listCodeCards))
 	m.HandleFunc("POST /admin/v1/codecards/{serial}/revoke", off(s.revokeCodeCard))
 	m.HandleFunc("POST /admin/v1/codecards/{serial}/print", off(s.printCodeCard))
+	m.HandleFunc("POST /admin/v1/tokens", off(s.importTokens))
+	m.HandleFunc("GET /admin/v1/tokens", off(s.listTokens))
+	m.HandleFunc("POST /admin/v1/tokens/{serial}", off(s.changeToken))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

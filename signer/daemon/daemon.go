@@ -30,6 +30,7 @@ import (
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/store/sqlite"
+	"github.com/segl/segl/tokens/otp"
 	"github.com/segl/segl/tokens/password"
 )
 
@@ -107,6 +108,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	factors := append([]orders.Factor{
 		&orders.PasswordFactor{Pepper: pepper, PepperID: pepperID},
 		&orders.CodeCardFactor{Store: d.db, Master: cardMaster},
+		&orders.OTPFactor{Store: d.db, Seeds: d.ks, Policy: otp.DefaultPolicy},
 	}, opt.ExtraFactors...)
 	acts := activation.New(d.ks, actMAC, d.db)
 	acts.Observe = d.observeHSM
@@ -116,7 +118,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block)},
 		factors...)
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
-		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster}
+		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster, Tokens: d.ks}
 	d.api = api.New(d.Orders, adm, d.db, d.ready, log)
 	if err := d.registerOfficers(); err != nil {
 		return nil, err

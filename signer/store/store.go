@@ -54,6 +54,8 @@ type Reader interface {
 	OrderCounts() (map[OrderState]int, error)
 	Activation(id string) (*Activation, error)
 	OTPToken(serial string) (*OTPToken, error)
+	// OTPTokens lists a user's tokens (every token when user is empty).
+	OTPTokens(user string) ([]*OTPToken, error)
 	CodeCard(serial string) (*CodeCard, error)
 	// CodeCards lists a user's cards (all users' when user is empty).
 	CodeCards(user string) ([]*CodeCard, error)
@@ -101,6 +103,7 @@ type Tx interface {
 	// that counter or step, or a later one, was used already, so of many
 	// concurrent submissions of one code exactly one succeeds.
 	AdvanceOTP(serial string, used, drift int64) (bool, error)
+	DeleteOTPToken(serial string) error
 
 	// CreateCodeCard stores a card and its 148 unspent entries.
 	CreateCodeCard(c *CodeCard) error

@@ -8,16 +8,46 @@ import (
 
 const otpCols = `serial, kind, hash, digits, step, seed, user_id, counter, drift, failures, blocks, blocked_until, created`
 
-func (r reader) OTPToken(serial string) (*store.OTPToken, error) {
+func scanOTP(s interface{ Scan(...any) error }) (*store.OTPToken, error) {
 	var t store.OTPToken
 	var blocked, created int64
-	err := r.q.QueryRowContext(r.ctx, `SELECT `+otpCols+` FROM otp_tokens WHERE serial = ?`, serial).Scan(&t.Serial, &t.Kind, &t.Hash,
-		&t.Digits, &t.Step, &t.Seed, &t.User, &t.Counter, &t.Drift, &t.Failures, &t.Blocks, &blocked, &created)
+	err := s.Scan(&t.Serial, &t.Kind, &t.Hash, &t.Digits, &t.Step, &t.Seed, &t.User, &t.Counter, &t.Drift, &t.Failures, &t.Blocks, &blocked, &created)
+	t.BlockedUntil, t.Created = fromNanos(blocked), fromNanos(created)
+	return &t, err
+}
+
+func (r reader) OTPToken(serial string) (*store.OTPToken, error) {
+	t, err := scanOTP(r.q.QueryRowContext(r.ctx, `SELECT `+otpCols+` FROM otp_tokens WHERE serial = ?`, serial))
 	if err != nil {
 		return nil, notFound(err, "OTP token "+serial)
 	}
-	t.BlockedUntil, t.Created = fromNanos(blocked), fromNanos(created)
-	return &t, nil
+	return t, nil
+}
+
+func (r reader) OTPTokens(user string) ([]*store.OTPToken, error) {
+	q, args := `SELECT `+otpCols+` FROM otp_tokens ORDER BY serial`, []any{}
+	if user != "" {
+		q, args = `SELECT `+otpCols+` FROM otp_tokens WHERE user_id = ? ORDER BY serial`, []any{user}
+	}
+	rows, err := r.q.QueryContext(r.ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []*store.OTPToken
+	for rows.Next() {
+		t, err := scanOTP(rows)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+func (t *txn) DeleteOTPToken(serial string) error {
+	res, err := t.q.ExecContext(t.ctx, `DELETE FROM otp_tokens WHERE serial = ?`, serial)
+	return affected(res, err, "OTP token "+serial)
 }
 
 func (t *txn) CreateOTPToken(o *store.OTPToken) error {

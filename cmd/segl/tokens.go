@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/segl/segl/signer/admin"
+	"github.com/segl/segl/tokens/pskc"
+)
+
+func tokensCommand() *cli.Command {
+	serial := &cli.StringFlag{Name: "serial", Usage: "the token's serial number", Required: true}
+	change := func(action string, flags ...cli.Flag) *cli.Command {
+		return &cli.Command{
+			Name:  action,
+			Flags: append([]cli.Flag{serial}, flags...),
+			Action: func(c *cli.Context) error {
+				var v admin.TokenView
+				req := admin.TokenChange{Action: action, UserID: c.String("user"), OTP1: c.String("otp1"), OTP2: c.String("otp2")}
+				if err := call(c, "POST", "/admin/v1/tokens/"+url.PathEscape(c.String("serial")), req, &v); err != nil {
+					return err
+				}
+				printToken(c, &v, action)
+				return nil
+			},
+		}
+	}
+	assign := change("assign", &cli.StringFlag{Name: "user", Required: true})
+	assign.Usage = "give a token to a user"
+	unassign := change("unassign")
+	unassign.Usage = "take a token back from its user"
+	resync := change("resync", &cli.StringFlag{Name: "otp1", Required: true}, &cli.StringFlag{Name: "otp2", Required: true})
+	resync.Usage = "resynchronise an HOTP token with two consecutive codes"
+	unblock := change("unblock")
+	unblock.Usage = "lift a token's block after failed codes"
+	del := change("delete")
+	del.Usage = "delete a token and its wrapped seed"
+	return &cli.Command{
+		Name:  "tokens",
+		Usage: "hardware OTP tokens: import vendors' PSKC batches, assign, resync, unblock",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "import",
+				Usage: "import a PSKC batch (RFC 6030), all or nothing",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "file", Usage: "the PSKC file", Required: true},
+					&cli.StringFlag{Name: "psk-file", Usage: "the pre-shared key of an encrypted batch (not supported yet)"},
+					&cli.StringFlag{Name: "password-file", Usage: "the password of a PBKDF2-encrypted batch (not supported yet)"},
+				},
+				Action: tokensImport,
+			},
+			{
+				Name:  "list",
+				Usage: "list tokens, without their seeds",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "user", Usage: "only this user's"}},
+				Action: func(c *cli.Context) error {
+					path := "/admin/v1/tokens"
+					if u := c.String("user"); u != "" {
+						path += "?userId=" + url.QueryEscape(u)
+					}
+					var out struct{ Tokens []admin.TokenView }
+					if err := call(c, "GET", path, nil, &out); err != nil {
+						return err
+					}
+					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "SERIAL\tKIND\tDIGITS\tUSER\tCOUNTER\tFAILURES\tSTATE")
+					for _, t := range out.Tokens {
+						fmt.Fprintf(w, "%s\t%s/%s\t%d\t%s\t%d\t%d\t%s\n", t.Serial, t.Kind, t.Hash, t.Digits, t.UserID, t.Counter, t.Failures, tokenState(&t))
+					}
+					return w.Flush()
+				},
+			},
+			assign, unassign, resync, unblock, del,
+		},
+	}
+}
+
+func tokenState(t *admin.TokenView) string {
+	if t.Blocked {
+		return "blocked until " + t.BlockedUntil
+	}
+	return "ok"
+}
+
+func printToken(c *cli.Context, t *admin.TokenView, verb string) {
+	fmt.Fprintf(c.App.Writer, "%s: token %s (%s/%s, %d digits) user %q counter %d, %s\n", verb, t.Serial, t.Kind, t.Hash, t.Digits, t.UserID, t.Counter, tokenState(t))
+}
+
+func tokensImport(c *cli.Context) error {
+	if c.String("psk-file") != "" || c.String("password-file") != "" {
+		return fmt.Errorf("%w", pskc.ErrEncrypted)
+	}
+	body, err := os.ReadFile(c.String("file"))
+	if err != nil {
+		return err
+	}
+	cl, err := newAPIClient()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest("POST", cl.base+"/admin/v1/tokens", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/pskc+xml")
+	resp, err := cl.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if resp.StatusCode != http.StatusCreated {
+		e := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(b, e) != nil || e.ErrorCode == "" {
+			return fmt.Errorf("segld answered %s", resp.Status)
+		}
+		return e
+	}
+	var out struct{ Tokens []admin.TokenView }
+	if err := json.Unmarshal(b, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "imported %d tokens from %s\n", len(out.Tokens), c.String("file"))
+	return nil
+}

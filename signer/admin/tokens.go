@@ -1,0 +1,197 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/tokens/otp"
+	"github.com/segl/segl/tokens/pskc"
+)
+
+// SecretImporter wraps a secret under the KEK inside the HSM
+// (*hsm.Keystore).
+type SecretImporter interface {
+	ImportSecret(kekLabel string, secret []byte) (*hsm.WrappedKey, error)
+	WrappedHMAC(w *hsm.WrappedKey) (*hsm.HMACKey, error)
+}
+
+// TokenView is an OTP token as the admin API shows it: never its seed.
+type TokenView struct {
+	Serial       string    `json:"serial"`
+	Kind         string    `json:"kind"`
+	Hash         string    `json:"hash"`
+	Digits       int       `json:"digits"`
+	Step         int64     `json:"step,omitempty"`
+	UserID       string    `json:"userId,omitempty"`
+	Counter      int64     `json:"counter"`
+	Failures     int       `json:"failures"`
+	Blocked      bool      `json:"blocked"`
+	BlockedUntil string    `json:"blockedUntil,omitempty"`
+	Created      time.Time `json:"created"`
+}
+
+func (s *Service) tokenView(t *store.OTPToken) TokenView {
+	v := TokenView{Serial: t.Serial, Kind: t.Kind, Hash: t.Hash, Digits: t.Digits, Step: t.Step, UserID: t.User, Counter: t.Counter,
+		Failures: t.Failures, Created: t.Created}
+	if s.now().Before(t.BlockedUntil) {
+		v.Blocked, v.BlockedUntil = true, t.BlockedUntil.UTC().Format(time.RFC3339)
+	}
+	return v
+}
+
+// ImportTokens imports a PSKC batch, all or nothing: every seed is wrapped
+// in the HSM first, then every token is stored in one transaction.
+func (s *Service) ImportTokens(ctx context.Context, by string, file []byte) ([]TokenView, error) {
+	if s.Tokens == nil {
+		return nil, errors.New("no HSM importer configured")
+	}
+	batch, err := pskc.Parse(bytes.NewReader(file))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", orders.ErrInvalid, err)
+	}
+	defer batch.Zero()
+	now := s.now()
+	var rows []*store.OTPToken
+	for _, t := range batch.Tokens {
+		w, err := s.Tokens.ImportSecret(s.KEK, t.Secret())
+		if err != nil {
+			return nil, fmt.Errorf("KeyPackage %d (serial %s): wrap the seed: %w", t.Package, t.Serial, err)
+		}
+		blob, err := w.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		row := &store.OTPToken{Serial: t.Serial, Kind: t.Kind, Hash: string(t.Hash), Digits: t.Digits, Seed: blob, Created: now}
+		if t.Kind == "totp" {
+			row.Step, row.Counter = t.Step, -1
+		} else {
+			row.Counter = int64(t.Counter)
+		}
+		rows = append(rows, row)
+	}
+	views := []TokenView{}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		for _, r := range rows {
+			if err := tx.CreateOTPToken(r); err != nil {
+				if errors.Is(err, store.ErrExists) {
+					return fmt.Errorf("%w: serial %s is imported already; nothing from this file was imported", orders.ErrInvalid, r.Serial)
+				}
+				return err
+			}
+			views = append(views, s.tokenView(r))
+		}
+		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.tokens.imported", Actor: officer(by), Outcome: "ok",
+			Details: map[string]string{"count": fmt.Sprint(len(rows)), "first": rows[0].Serial, "last": rows[len(rows)-1].Serial}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return views, nil
+}
+
+// OTPTokens lists tokens, of one user or all.
+func (s *Service) OTPTokens(ctx context.Context, user string) ([]TokenView, error) {
+	views := []TokenView{}
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		ts, err := r.OTPTokens(user)
+		for _, t := range ts {
+			views = append(views, s.tokenView(t))
+		}
+		return err
+	})
+	return views, err
+}
+
+// TokenChange is one officer action on a token.
+type TokenChange struct {
+	Action string `json:"action"` // assign, unassign, unblock, resync, delete
+	UserID string `json:"userId,omitempty"`
+	OTP1   string `json:"otp1,omitempty"`
+	OTP2   string `json:"otp2,omitempty"`
+}
+
+// ChangeToken carries out an officer's action on a token.
+func (s *Service) ChangeToken(ctx context.Context, by, serial string, ch *TokenChange) (*TokenView, error) {
+	now := s.now()
+	var resyncTo int64 = -1
+	if ch.Action == "resync" {
+		var t *store.OTPToken
+		if err := s.Store.View(ctx, func(r store.Reader) (err error) { t, err = r.OTPToken(serial); return err }); err != nil {
+			return nil, err
+		}
+		if t.Kind != "hotp" {
+			return nil, fmt.Errorf("%w: only HOTP tokens resynchronise; a TOTP token's drift is learnt as it is used", orders.ErrInvalid)
+		}
+		w, err := hsm.ParseWrappedKey(t.Seed)
+		if err != nil {
+			return nil, err
+		}
+		seed, err := s.Tokens.WrappedHMAC(w)
+		if err != nil {
+			return nil, err
+		}
+		c, ok, err := otp.DefaultPolicy.Resync(seed, otp.Hash(t.Hash), t.Digits, uint64(t.Counter), ch.OTP1, ch.OTP2)
+		if err != nil && !errors.Is(err, otp.ErrFormat) {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: the two codes are not consecutive codes of this token within %d presses", orders.ErrInvalid, otp.DefaultPolicy.ResyncWindow)
+		}
+		resyncTo = int64(c)
+	}
+	var view TokenView
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		t, err := tx.OTPToken(serial)
+		if err != nil {
+			return err
+		}
+		details := map[string]string{}
+		switch ch.Action {
+		case "assign":
+			if _, err := tx.User(ch.UserID); err != nil {
+				return err
+			}
+			t.User, details["user"] = ch.UserID, ch.UserID
+		case "unassign":
+			details["user"], t.User = t.User, ""
+		case "unblock":
+			t.Failures, t.BlockedUntil = 0, time.Time{}
+		case "resync":
+			ok, err := tx.AdvanceOTP(serial, resyncTo, 0)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: those codes are used already", orders.ErrInvalid)
+			}
+			t.Counter, t.Failures, t.BlockedUntil = resyncTo+1, 0, time.Time{}
+			details["counter"] = fmt.Sprint(resyncTo + 1)
+		case "delete":
+			if err := tx.DeleteOTPToken(serial); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: action %q: use assign, unassign, unblock, resync or delete", orders.ErrInvalid, ch.Action)
+		}
+		if ch.Action != "delete" {
+			if err := tx.UpdateOTPToken(t); err != nil {
+				return err
+			}
+		}
+		view = s.tokenView(t)
+		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.token." + ch.Action, Actor: officer(by), Subject: "token:" + serial, Outcome: "ok", Details: details})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &view, nil
+}
