@@ -54,6 +54,7 @@ type Keys struct {
 	Audit      string `yaml:"audit"`      // ECDSA: signs audit checkpoints
 	Activation string `yaml:"activation"` // HMAC-SHA256: binds signature activations
 	CodeCard   string `yaml:"codecard"`   // HMAC-SHA256: the code-card master key
+	DLCode     string `yaml:"dlcode"`     // HMAC-SHA256: dynamic-linking codes
 }
 
 // TLS is the API listener's mutual TLS.
@@ -156,6 +157,7 @@ func (c *Config) defaults() {
 	def(&c.Keys.Audit, "audit")
 	def(&c.Keys.Activation, "activation")
 	def(&c.Keys.CodeCard, "codecard")
+	def(&c.Keys.DLCode, "dlcode")
 	if c.Orders.Expiry == 0 {
 		c.Orders.Expiry = Duration(3 * time.Minute)
 	}

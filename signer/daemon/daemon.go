@@ -53,6 +53,9 @@ type Daemon struct {
 	tls    *tls.Config
 	audit  crypto.Signer
 	Orders *orders.Service
+	// DLCodes makes and checks dynamic-linking codes; until the SMS
+	// plugins deliver them, tests read the code from here.
+	DLCodes *orders.DLCodeFactor
 }
 
 // Open opens the HSM and the database and builds the services.
@@ -97,6 +100,11 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		return nil, fmt.Errorf("keys.codecard: %w", err)
 	}
 	cardMaster := timedMAC{cardKey, "codecard_hmac", d.observeHSM}
+	dlKey, err := d.ks.HMAC(cfg.Keys.DLCode)
+	if err != nil {
+		return nil, fmt.Errorf("keys.dlcode: %w", err)
+	}
+	d.DLCodes = &orders.DLCodeFactor{Store: d.db, Key: timedMAC{dlKey, "dlcode_hmac", d.observeHSM}}
 	if _, err := d.ks.Find(cfg.Keys.KEK); err != nil {
 		return nil, fmt.Errorf("keys.kek: %w", err)
 	}
@@ -109,6 +117,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		&orders.PasswordFactor{Pepper: pepper, PepperID: pepperID},
 		&orders.CodeCardFactor{Store: d.db, Master: cardMaster},
 		&orders.OTPFactor{Store: d.db, Seeds: d.ks, Policy: otp.DefaultPolicy},
+		d.DLCodes,
 	}, opt.ExtraFactors...)
 	acts := activation.New(d.ks, actMAC, d.db)
 	acts.Observe = d.observeHSM

@@ -139,7 +139,7 @@ func (e *Env) keys() error {
 	for _, k := range []struct {
 		label string
 		t     hsm.KeyType
-	}{{"issuer", hsm.ECDSAP256}, {"audit", hsm.ECDSAP256}, {"pepper", hsm.HMACSHA256}, {"activation", hsm.HMACSHA256}, {"codecard", hsm.HMACSHA256}} {
+	}{{"issuer", hsm.ECDSAP256}, {"audit", hsm.ECDSAP256}, {"pepper", hsm.HMACSHA256}, {"activation", hsm.HMACSHA256}, {"codecard", hsm.HMACSHA256}, {"dlcode", hsm.HMACSHA256}} {
 		if _, err := ks.Find(k.label); err == nil {
 			continue
 		} else if !errors.Is(err, hsm.ErrKeyNotFound) {
@@ -299,6 +299,7 @@ keys:
   audit: audit
   activation: activation
   codecard: codecard
+  dlcode: dlcode
 tls:
   certificate: tls/server.pem
   key: tls/server.key

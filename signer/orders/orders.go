@@ -140,6 +140,13 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 		UserVisibleData: req.UserVisibleData, DocumentDigest: digest, EndUserIP: req.EndUserIP,
 		AutoStartToken: newUUID(), QRStartToken: newUUID(), QRStartSecret: newUUID(),
 		Created: now, Expires: now.Add(s.cfg.Expiry)}
+	if req.Payment != nil {
+		b, err := json.Marshal(req.Payment)
+		if err != nil {
+			return nil, err
+		}
+		o.Payment = string(b)
+	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := s.expire(tx, now); err != nil {
 			return err
@@ -168,6 +175,9 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 		}
 		if o.User != "" {
 			details["user"] = o.User
+		}
+		if o.Payment != "" {
+			details["payment"] = o.Payment
 		}
 		_, err := tx.Audit(audit.Record{Time: now, Event: "order.started", Actor: rpActor(rp), Subject: "order:" + o.Ref,
 			Outcome: "ok", Details: details})
@@ -410,7 +420,7 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 			Details: map[string]string{"user": u.ID, "factor": f.Type()}}); err != nil {
 			return err
 		}
-		if s.independent(o.Factors) {
+		if s.complete(o) {
 			switch o.Kind {
 			case store.KindAuth:
 				if err := s.completeAuth(tx, u, o, now); err != nil {
@@ -461,6 +471,16 @@ func (s *Service) refuse(tx store.Tx, u *store.User, o *store.Order, f Factor, n
 	}
 	resp.Status, resp.HintCode = o.State, o.Hint
 	return tx.UpdateUser(u)
+}
+
+// complete reports whether an order's passed factors complete it: two
+// categories, and for a payment a dynamically linked one (PSD2 RTS art. 5:
+// a code card or token code alone does not depend on amount and payee).
+func (s *Service) complete(o *store.Order) bool {
+	if o.Payment != "" && !slices.Contains(o.Factors, "dlcode") {
+		return false
+	}
+	return s.independent(o.Factors)
 }
 
 // independent reports whether the passed factors span two categories.

@@ -27,10 +27,11 @@ func invalid(format string, args ...any) error {
 
 // StartRequest is the body of /rp/v1/auth and /rp/v1/sign.
 type StartRequest struct {
-	UserID          string `json:"userId,omitempty"`
-	UserVisibleData string `json:"userVisibleData,omitempty"`
-	DocumentDigest  string `json:"documentDigest,omitempty"`
-	EndUserIP       string `json:"endUserIp"`
+	UserID          string          `json:"userId,omitempty"`
+	UserVisibleData string          `json:"userVisibleData,omitempty"`
+	DocumentDigest  string          `json:"documentDigest,omitempty"`
+	EndUserIP       string          `json:"endUserIp"`
+	Payment         *PaymentRequest `json:"payment,omitempty"`
 }
 
 var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
@@ -63,6 +64,14 @@ func (r *StartRequest) check(sign bool) (digest []byte, err error) {
 	}
 	if sign && r.UserVisibleData == "" {
 		return nil, invalid("userVisibleData is required for sign: the user must see what they sign")
+	}
+	if r.Payment != nil {
+		if err := r.Payment.check(); err != nil {
+			return nil, err
+		}
+		if r.UserID == "" {
+			return nil, invalid("a payment needs userId: the code is sent to the user")
+		}
 	}
 	if r.UserVisibleData != "" {
 		if len(r.UserVisibleData) > MaxUserVisibleData {

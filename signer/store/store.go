@@ -210,6 +210,8 @@ type Order struct {
 	// Challenge is what the order waits for an answer to, set by a
 	// factor's challenge (e.g. "codecard:<serial>:<entry>").
 	Challenge string
+	// Payment is the JSON of the payment the order approves, or empty.
+	Payment string
 }
 
 // Activation is the single-use permission to sign one digest with one

@@ -198,14 +198,14 @@ func (t *txn) CreateOfficer(o *store.Caller) error {
 // Orders.
 
 const orderCols = `ref, rp, user_id, kind, state, hint, user_visible_data, document_digest, end_user_ip,
-	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion, challenge`
+	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion, challenge, payment`
 
 func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 	var o store.Order
 	var created, expires, completed int64
 	var factors string
 	err := s.Scan(&o.Ref, &o.RP, &o.User, &o.Kind, &o.State, &o.Hint, &o.UserVisibleData, &o.DocumentDigest, &o.EndUserIP,
-		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion, &o.Challenge)
+		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion, &o.Challenge, &o.Payment)
 	if err != nil {
 		return nil, err
 	}
@@ -259,10 +259,10 @@ func factorsJSON(f []string) string {
 }
 
 func (t *txn) CreateOrder(o *store.Order) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
 		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
-		factorsJSON(o.Factors), o.Completion, o.Challenge)
+		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment)
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}

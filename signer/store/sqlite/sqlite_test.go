@@ -202,7 +202,7 @@ func TestDurabilitySettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db2.Close()
-	if v, err := db2.SchemaVersion(context.Background()); err != nil || v != 4 {
+	if v, err := db2.SchemaVersion(context.Background()); err != nil || v != 5 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 }
