@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/segl/segl/signer/audit"
@@ -92,16 +92,20 @@ func (f *CodeCardFactor) Challenge(tx store.Tx, u *store.User, o *store.Order) (
 	return fmt.Sprintf("codecard:%s:%d", card.Serial, i), CodeCardChallenge{CardSerial: card.Serial, KeyNumber: fmt.Sprintf("%04d", card.Keys[i])}, nil
 }
 
+var cardChallengeRE = regexp.MustCompile(`^codecard:([0-9]{10}):(0|[1-9][0-9]{0,2})$`)
+
+// parseChallenge reads "codecard:<serial>:<entry>" in its one canonical
+// spelling.
 func parseChallenge(s string) (serial string, idx int, ok bool) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 || parts[0] != "codecard" {
+	m := cardChallengeRE.FindStringSubmatch(s)
+	if m == nil {
 		return "", 0, false
 	}
-	i, err := strconv.Atoi(parts[2])
-	if err != nil || i < 0 || i >= codecard.Entries {
+	i, _ := strconv.Atoi(m[2])
+	if i >= codecard.Entries {
 		return "", 0, false
 	}
-	return parts[1], i, true
+	return m[1], i, true
 }
 
 // Check spends the challenged entry, right or wrong, and compares the code

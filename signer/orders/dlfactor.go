@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -88,14 +89,18 @@ func (f *DLCodeFactor) Challenge(_ store.Tx, _ *store.User, o *store.Order) (str
 	return fmt.Sprintf("dlcode:%d:0", at), DLChallenge{Issued: time.Unix(at, 0).UTC(), ExpiresIn: int(validity / time.Second)}, nil
 }
 
+var dlChallengeRE = regexp.MustCompile(`^dlcode:(0|[1-9][0-9]{0,11}):(0|[1-9][0-9]{0,2})$`)
+
+// parseDLChallenge reads "dlcode:<issued at>:<attempts>" in its one
+// canonical spelling.
 func parseDLChallenge(s string) (issuedAt int64, attempts int, ok bool) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 || parts[0] != "dlcode" {
+	m := dlChallengeRE.FindStringSubmatch(s)
+	if m == nil {
 		return 0, 0, false
 	}
-	at, err1 := strconv.ParseInt(parts[1], 10, 64)
-	n, err2 := strconv.Atoi(parts[2])
-	return at, n, err1 == nil && err2 == nil
+	at, _ := strconv.ParseInt(m[1], 10, 64)
+	n, _ := strconv.Atoi(m[2])
+	return at, n, true
 }
 
 // Code is the current code of an order, as the SMS plugin will send it.
