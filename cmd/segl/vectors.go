@@ -136,19 +136,27 @@ func seedHMAC(ks *hsm.Keystore, keyHex string) (*hsm.HMACKey, error) {
 	return ks.WrappedHMAC(w)
 }
 
-type otpExpected struct {
-	OTP string `json:"otp"`
-}
-
-func checkOTP(got string, c testvectors.Case) error {
-	var want otpExpected
-	if err := testvectors.Decode(c.Expected, &want); err != nil {
+// decodeCase decodes a case's input and expected strictly, naming which
+// of the two is wrong.
+func decodeCase(c testvectors.Case, in, want any) error {
+	if err := testvectors.Decode(c.Input, in); err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	if err := testvectors.Decode(c.Expected, want); err != nil {
 		return fmt.Errorf("expected: %w", err)
 	}
-	if got != want.OTP {
-		return fmt.Errorf("got %s, want %s", got, want.OTP)
+	return nil
+}
+
+func same(got, want string) error {
+	if got != want {
+		return fmt.Errorf("got %s, want %s", got, want)
 	}
 	return nil
+}
+
+type otpExpected struct {
+	OTP string `json:"otp"`
 }
 
 func runHOTP(ks *hsm.Keystore, c testvectors.Case) error {
@@ -158,8 +166,9 @@ func runHOTP(ks *hsm.Keystore, c testvectors.Case) error {
 		Digits  int      `json:"digits"`
 		Hash    otp.Hash `json:"hash"`
 	}
-	if err := testvectors.Decode(c.Input, &in); err != nil {
-		return fmt.Errorf("input: %w", err)
+	var want otpExpected
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
 	}
 	h, err := seedHMAC(ks, in.Key)
 	if err != nil {
@@ -169,7 +178,7 @@ func runHOTP(ks *hsm.Keystore, c testvectors.Case) error {
 	if err != nil {
 		return err
 	}
-	return checkOTP(got, c)
+	return same(got, want.OTP)
 }
 
 func runTOTP(ks *hsm.Keystore, c testvectors.Case) error {
@@ -180,8 +189,9 @@ func runTOTP(ks *hsm.Keystore, c testvectors.Case) error {
 		Digits int      `json:"digits"`
 		Hash   otp.Hash `json:"hash"`
 	}
-	if err := testvectors.Decode(c.Input, &in); err != nil {
-		return fmt.Errorf("input: %w", err)
+	var want otpExpected
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
 	}
 	h, err := seedHMAC(ks, in.Key)
 	if err != nil {
@@ -191,16 +201,13 @@ func runTOTP(ks *hsm.Keystore, c testvectors.Case) error {
 	if err != nil {
 		return err
 	}
-	return checkOTP(got, c)
+	return same(got, want.OTP)
 }
 
 func runCodecard(ks *hsm.Keystore, c testvectors.Case) error {
 	var in struct {
 		MasterKey string `json:"masterKey"`
 		Serial    string `json:"serial"`
-	}
-	if err := testvectors.Decode(c.Input, &in); err != nil {
-		return fmt.Errorf("input: %w", err)
 	}
 	var want struct {
 		Entries []struct {
@@ -209,8 +216,8 @@ func runCodecard(ks *hsm.Keystore, c testvectors.Case) error {
 			Code  string `json:"code"`
 		} `json:"entries"`
 	}
-	if err := testvectors.Decode(c.Expected, &want); err != nil {
-		return fmt.Errorf("expected: %w", err)
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
 	}
 	if len(want.Entries) != codecard.Entries {
 		return fmt.Errorf("expected: %d entries, a card has %d", len(want.Entries), codecard.Entries)
@@ -252,14 +259,11 @@ func runDLCode(ks *hsm.Keystore, c testvectors.Case) error {
 		IssuedAt    int64  `json:"issuedAt"`
 		Digits      int    `json:"digits"`
 	}
-	if err := testvectors.Decode(c.Input, &in); err != nil {
-		return fmt.Errorf("input: %w", err)
-	}
 	var want struct {
 		Code string `json:"code"`
 	}
-	if err := testvectors.Decode(c.Expected, &want); err != nil {
-		return fmt.Errorf("expected: %w", err)
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
 	}
 	d, err := seedHMAC(ks, in.Key)
 	if err != nil {
@@ -270,10 +274,7 @@ func runDLCode(ks *hsm.Keystore, c testvectors.Case) error {
 	if err != nil {
 		return err
 	}
-	if got != want.Code {
-		return fmt.Errorf("got %s, want %s", got, want.Code)
-	}
-	return nil
+	return same(got, want.Code)
 }
 
 // runQR checks the animated QR string. Its HMAC key is the order's
@@ -286,17 +287,14 @@ func runQR(_ *hsm.Keystore, c testvectors.Case) error {
 		QRStartSecret string `json:"qrStartSecret"`
 		Time          int64  `json:"time"`
 	}
-	if err := testvectors.Decode(c.Input, &in); err != nil {
-		return fmt.Errorf("input: %w", err)
-	}
 	var want struct {
 		QRData string `json:"qrData"`
 	}
-	if err := testvectors.Decode(c.Expected, &want); err != nil {
-		return fmt.Errorf("expected: %w", err)
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
 	}
-	if got := qr.Data(in.Prefix, in.QRStartToken, in.QRStartSecret, in.Time); got != want.QRData {
-		return fmt.Errorf("got %s, want %s", got, want.QRData)
+	if err := same(qr.Data(in.Prefix, in.QRStartToken, in.QRStartSecret, in.Time), want.QRData); err != nil {
+		return err
 	}
 	p, err := qr.Parse(want.QRData)
 	if err != nil {

@@ -55,46 +55,33 @@ func Canonical(r Record) ([]byte, error) {
 	if r.Event == "" || r.Actor == "" || r.Outcome == "" {
 		return nil, errors.New("audit record needs an event, an actor and an outcome")
 	}
-	members := map[string]string{
-		"time":    r.Time.UTC().Format(TimeFormat),
-		"event":   r.Event,
-		"actor":   r.Actor,
-		"outcome": r.Outcome,
-	}
-	if r.Subject != "" {
-		members["subject"] = r.Subject
-	}
-	keys := []string{"seq"}
-	for k := range members {
-		keys = append(keys, k)
+	// The record's own member names are ASCII, so their RFC 8785 order is
+	// fixed and written out here; only details needs sorting.
+	b := []byte(`{"actor":`)
+	var err error
+	if b, err = appendString(b, r.Actor); err != nil {
+		return nil, fmt.Errorf("actor: %w", err)
 	}
 	if len(r.Details) > 0 {
-		keys = append(keys, "details")
-	}
-	sortJCS(keys)
-	b := []byte{'{'}
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var err error
-		if b, err = appendString(b, k); err != nil {
-			return nil, err
-		}
-		b = append(b, ':')
-		switch k {
-		case "seq":
-			b = strconv.AppendUint(b, r.Seq, 10)
-		case "details":
-			if b, err = appendObject(b, r.Details); err != nil {
-				return nil, fmt.Errorf("details: %w", err)
-			}
-		default:
-			if b, err = appendString(b, members[k]); err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
+		b = append(b, `,"details":`...)
+		if b, err = appendObject(b, r.Details); err != nil {
+			return nil, fmt.Errorf("details: %w", err)
 		}
 	}
+	for _, m := range []struct{ name, value string }{{"event", r.Event}, {"outcome", r.Outcome}} {
+		b = append(append(append(b, ',', '"'), m.name...), '"', ':')
+		if b, err = appendString(b, m.value); err != nil {
+			return nil, fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	b = strconv.AppendUint(append(b, `,"seq":`...), r.Seq, 10)
+	if r.Subject != "" {
+		b = append(b, `,"subject":`...)
+		if b, err = appendString(b, r.Subject); err != nil {
+			return nil, fmt.Errorf("subject: %w", err)
+		}
+	}
+	b, _ = appendString(append(b, `,"time":`...), r.Time.UTC().Format(TimeFormat))
 	return append(b, '}'), nil
 }
 

@@ -18,43 +18,65 @@ import (
 
 // advance submits the use of counter `used` from n goroutines on db and
 // counts the successes.
-func advance(t testing.TB, db *sqlite.DB, serial string, used int64, n int) int64 {
+func advance(db *sqlite.DB, serial string, used int64, n int) (int64, error) {
 	var wins atomic.Int64
 	var wg sync.WaitGroup
+	errs := make(chan error, n)
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var ok bool
-			err := db.Update(context.Background(), func(tx store.Tx) (err error) {
+			errs <- db.Update(context.Background(), func(tx store.Tx) (err error) {
 				ok, err = tx.AdvanceOTP(serial, used, 0)
 				return err
 			})
-			if err != nil {
-				t.Error(err)
-			}
 			if ok {
 				wins.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	return wins.Load()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return wins.Load(), nil
 }
 
-// TestHelperAdvance is the second process of TestOTPUsedOnceAcrossProcesses.
-func TestHelperAdvance(t *testing.T) {
-	path := os.Getenv("SEGL_TEST_ADVANCE_DB")
-	if path == "" {
-		return // only as a helper process; the real test runs it
-	}
-	db, err := sqlite.Open(path)
+func mustAdvance(t *testing.T, db *sqlite.DB, serial string, used int64, n int) int64 {
+	t.Helper()
+	wins, err := advance(db, serial, used, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	return wins
+}
+
+// TestMain doubles as the second process of
+// TestOTPUsedOnceAcrossProcesses, when that test starts this binary with
+// SEGL_TEST_ADVANCE_DB set; otherwise it runs the tests.
+func TestMain(m *testing.M) {
+	path := os.Getenv("SEGL_TEST_ADVANCE_DB")
+	if path == "" {
+		os.Exit(m.Run())
+	}
+	db, err := sqlite.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	<-time.After(time.Until(time.Unix(0, mustInt(os.Getenv("SEGL_TEST_ADVANCE_AT")))))
-	fmt.Printf("wins=%d\n", advance(t, db, "tok", 7, 25))
+	wins, err := advance(db, "tok", 7, 25)
+	db.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("wins=%d\n", wins)
+	os.Exit(0)
 }
 
 func mustInt(s string) int64 {
@@ -75,7 +97,7 @@ func TestOTPUsedOnceAcrossProcesses(t *testing.T) {
 		}
 	}
 	at := time.Now().Add(500 * time.Millisecond)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAdvance$", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "SEGL_TEST_ADVANCE_DB="+path, "SEGL_TEST_ADVANCE_AT="+strconv.FormatInt(at.UnixNano(), 10))
 	var out strings.Builder
 	cmd.Stdout = &out
@@ -83,7 +105,7 @@ func TestOTPUsedOnceAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(at))
-	here := advance(t, db, "tok", 7, 25)
+	here := mustAdvance(t, db, "tok", 7, 25)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("helper process: %v\n%s", err, out.String())
 	}
@@ -104,17 +126,17 @@ func TestOTPUsedOnceAcrossProcesses(t *testing.T) {
 		t.Fatalf("the next counter is %d, want 8", tok.Counter)
 	}
 	// An earlier counter is never accepted again; a later one is.
-	if n := advance(t, db, "tok", 6, 5); n != 0 {
+	if n := mustAdvance(t, db, "tok", 6, 5); n != 0 {
 		t.Fatalf("an older counter was accepted %d times", n)
 	}
-	if n := advance(t, db, "tok", 9, 5); n != 1 {
+	if n := mustAdvance(t, db, "tok", 9, 5); n != 1 {
 		t.Fatalf("a later counter was accepted %d times", n)
 	}
 	// TOTP: a step is used once, an older step never.
-	if n := advance(t, db, "ttok", 100, 20); n != 1 {
+	if n := mustAdvance(t, db, "ttok", 100, 20); n != 1 {
 		t.Fatalf("one TOTP step accepted %d times", n)
 	}
-	if n := advance(t, db, "ttok", 99, 5); n != 0 {
+	if n := mustAdvance(t, db, "ttok", 99, 5); n != 0 {
 		t.Fatalf("an older TOTP step accepted %d times", n)
 	}
 }
