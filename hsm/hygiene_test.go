@@ -1,7 +1,14 @@
 package hsm_test
 
 import (
+	"bytes"
 	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"errors"
 	"slices"
 	"testing"
 
@@ -251,4 +258,94 @@ func TestHygieneWrappedKeys(t *testing.T) {
 			t.Fatalf("%d session keys after importing, want %d as before", n, before)
 		}
 	})
+	t.Run("sealed import", func(t *testing.T) {
+		transport := []byte("0123456789abcdef")
+		macKey := []byte("a MAC key, 20 bytes.")
+		seeds := [][]byte{[]byte("12345678901234567890"), []byte("another seed, thirty-two bytes!!")}
+		sealedMAC := sealCBC(t, transport, macKey)
+		var values []hsm.Sealed
+		for _, sd := range seeds {
+			v := sealCBC(t, transport, sd)
+			values = append(values, hsm.Sealed{Value: v, MAC: hmacSHA1(macKey, v)})
+		}
+		tr := hsm.Transport{Key: transport, MACKey: sealedMAC, MACHash: crypto.SHA1}
+		before := len(r.sessionKeyHandles(t))
+		seen := checked
+		ws, err := ks.ImportSealed("kek", tr, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checked != seen+len(seeds) {
+			t.Fatalf("%d sealed seeds seen before wrapping, want %d", checked-seen, len(seeds))
+		}
+		// Neither the transport key nor the MAC key nor a seed is left.
+		if n := len(r.sessionKeyHandles(t)); n != before {
+			t.Fatalf("%d session keys after the import, want %d as before", n, before)
+		}
+		// Each blob holds its seed: its HMAC equals the plaintext seed's.
+		for i, w := range ws {
+			plain, err := ks.ImportSecret("kek", seeds[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := hmacIn(t, ks, w), hmacIn(t, ks, plain); a != b {
+				t.Fatalf("seed %d came out of the HSM as another key", i)
+			}
+		}
+		// One altered byte of the second value: refused, named, nothing
+		// returned and nothing left in the HSM.
+		values[1].Value[20] ^= 1
+		before = len(r.sessionKeyHandles(t))
+		ws, err = ks.ImportSealed("kek", tr, values)
+		var ve *hsm.ValueError
+		if !errors.Is(err, hsm.ErrBadMAC) || !errors.As(err, &ve) || ve.Index != 1 || ws != nil {
+			t.Fatalf("an altered value: %v (%v), want ErrBadMAC for value 1", err, ws)
+		}
+		if n := len(r.sessionKeyHandles(t)); n != before {
+			t.Fatalf("%d session keys after a refused import, want %d", n, before)
+		}
+		// A wrong transport key never yields a seed.
+		values[1].Value[20] ^= 1
+		tr.Key = []byte("fedcba9876543210")
+		if _, err := ks.ImportSealed("kek", tr, values); err == nil {
+			t.Fatal("a wrong transport key was accepted")
+		}
+	})
+}
+
+// sealCBC seals v as PSKC does: a random IV, then AES-CBC with PKCS #7
+// padding, in software, independent of the package.
+func sealCBC(t *testing.T, key, v []byte) []byte {
+	t.Helper()
+	blk, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 16 - len(v)%16
+	pt := append(bytes.Clone(v), bytes.Repeat([]byte{byte(n)}, n)...)
+	out := make([]byte, 16+len(pt))
+	if _, err := rand.Read(out[:16]); err != nil {
+		t.Fatal(err)
+	}
+	cipher.NewCBCEncrypter(blk, out[:16]).CryptBlocks(out[16:], pt)
+	return out
+}
+
+func hmacSHA1(key, msg []byte) []byte {
+	m := hmac.New(sha1.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
+}
+
+func hmacIn(t *testing.T, ks *hsm.Keystore, w *hsm.WrappedKey) string {
+	t.Helper()
+	k, err := ks.WrappedHMAC(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := k.Sum(crypto.SHA1, []byte("which key is this?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(sum)
 }

@@ -48,6 +48,7 @@ type TokenInfo struct {
 	Flags        uint
 	Mechanisms   map[uint]bool
 	WrapWith     string // the mechanism wrapped keys are made with
+	SealedImport string // how encrypted PSKC seeds enter the HSM
 }
 
 // PINLocked, PINCountLow and PINFinalTry decode the token's flags.
@@ -105,6 +106,7 @@ func tokenInfo(p *pkcs11.Ctx, slot uint, module string) (*TokenInfo, error) {
 	default:
 		info.WrapWith = "none: wrapped keys cannot be made"
 	}
+	info.SealedImport = transportRoute(canUnwrapCBC(p, slot))
 	return info, nil
 }
 

@@ -50,6 +50,9 @@ type conn struct {
 	pool  *sessionPool
 	mechs map[uint]bool
 	wrap  uint // the wrap mechanism this module supports best, 0 if none
+	// cbcUnwrap: the module unwraps with CKM_AES_CBC_PAD, so sealed PSKC
+	// values can go straight into it (SoftHSM cannot).
+	cbcUnwrap bool
 
 	mu   sync.Mutex // guards keks
 	keks map[string]pkcs11.ObjectHandle
@@ -181,6 +184,7 @@ func (ks *Keystore) connect(epoch uint64) (_ *conn, err error) {
 	case c.mechs[pkcs11.CKM_AES_CBC_PAD]:
 		c.wrap = pkcs11.CKM_AES_CBC_PAD
 	}
+	c.cbcUnwrap = canUnwrapCBC(c.p11, c.slot)
 	return c, nil
 }
 
@@ -290,6 +294,13 @@ func mechanisms(p *pkcs11.Ctx, slot uint) (map[uint]bool, error) {
 		m[mech.Mechanism] = true
 	}
 	return m, nil
+}
+
+// canUnwrapCBC reports whether the module lists CKF_UNWRAP for
+// CKM_AES_CBC_PAD.
+func canUnwrapCBC(p *pkcs11.Ctx, slot uint) bool {
+	mi, err := p.GetMechanismInfo(slot, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, nil)})
+	return err == nil && mi.Flags&pkcs11.CKF_UNWRAP != 0
 }
 
 func isCode(err error, code uint) bool {

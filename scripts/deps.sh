@@ -11,6 +11,8 @@ packages=(
 	openssl ca-certificates  # verifying signatures in tests
 	oathtool                 # an independent HOTP/TOTP implementation in tests
 	poppler-utils            # pdftotext, to read printed code cards back in tests
+	pskc-utils               # pskc2pskc, an independent maker of protected PSKC files
+	python3-yubiotp          # an independent Yubico OTP implementation for the vectors
 )
 
 missing=()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -156,6 +157,54 @@ func TestAdminCommands(t *testing.T) {
 	}
 	mustSegl(t, "tokens", "unblock", "--serial", "987654321")
 	mustSegl(t, "tokens", "unassign", "--serial", "987654321")
+
+	// Sealed batches: python-pskc's AES-256 batch with the key as raw
+	// bytes in a file; a wrong key, then a changed MAC, import nothing.
+	sealedDir := t.TempDir()
+	keyFile, pwFile := filepath.Join(sealedDir, "transport.key"), filepath.Join(sealedDir, "password")
+	writeFile := func(name, content string) {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const batch = "../../testvectors/pskc/pskc-utils-psk-aes256.pskc"
+	writeFile(keyFile, strings.Repeat("\xff", 32))
+	if _, errOut, code := segl(t, "tokens", "import", "--file", batch, "--psk-file", keyFile); code == 0 || !strings.Contains(errOut, "nothing from this file was imported") {
+		t.Fatalf("a wrong transport key: %d %s", code, errOut)
+	}
+	if _, errOut, code := segl(t, "tokens", "import", "--file", batch); code == 0 || !strings.Contains(errOut, "--psk-file") {
+		t.Fatalf("a sealed batch without its key: %d %s", code, errOut)
+	}
+	if _, errOut, code := segl(t, "tokens", "show", "--serial", "SEGL-PSKC-0001"); code == 0 || !strings.Contains(errOut, "notFound") {
+		t.Fatalf("refused batches left a token: %d %s", code, errOut)
+	}
+	raw, err := hex.DecodeString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(keyFile, string(raw))
+	if out := mustSegl(t, "tokens", "import", "--file", batch, "--psk-file", keyFile); !strings.Contains(out, "imported 3 tokens") {
+		t.Fatal(out)
+	}
+	// The seed inside the HSM is RFC 4226's: its codes for counters 0
+	// and 1 resynchronise the token to counter 2.
+	if out := mustSegl(t, "tokens", "resync", "--serial", "SEGL-PSKC-0001", "--otp1", "755224", "--otp2", "287082"); !strings.Contains(out, "counter 2") {
+		t.Fatal(out)
+	}
+	if out := mustSegl(t, "tokens", "show", "--serial", "SEGL-PSKC-0003"); !strings.Contains(out, "totp/sha1") || !strings.Contains(out, "8 digits") {
+		t.Fatal(out)
+	}
+	// RFC 6030 figure 7, with its password in a file (the newline is
+	// not part of it); serial 987654321 is taken, so it is refused
+	// only after the password opened it.
+	writeFile(pwFile, "qwertz\n")
+	if _, errOut, code := segl(t, "tokens", "import", "--file", "../../testvectors/pskc/rfc6030-figure7.pskc", "--password-file", pwFile); code == 0 || !strings.Contains(errOut, "nothing from this file was imported") {
+		t.Fatalf("a wrong password: %d %s", code, errOut)
+	}
+	writeFile(pwFile, "qwerty\n")
+	if _, errOut, code := segl(t, "tokens", "import", "--file", "../../testvectors/pskc/rfc6030-figure7.pskc", "--password-file", pwFile); code == 0 || !strings.Contains(errOut, "987654321 is imported already") {
+		t.Fatalf("figure 7: %d %s", code, errOut)
+	}
 
 	// The audit log holds all of it, and verifies.
 	if _, err := d.Seal(t.Context(), 1); err != nil {

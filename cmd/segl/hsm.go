@@ -80,6 +80,7 @@ func hsmInfo(c *cli.Context) error {
 	}
 	fmt.Fprintf(out, "user PIN:\t%s\n", pinState)
 	fmt.Fprintf(out, "wrapped keys:\t%s\n", info.WrapWith)
+	fmt.Fprintf(out, "encrypted PSKC seeds:\t%s\n", info.SealedImport)
 	fmt.Fprintf(out, "mechanisms:\t\n")
 	missing := 0
 	for _, m := range hsm.Mechanisms {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -52,8 +55,8 @@ func tokensCommand() *cli.Command {
 				Usage: "import a PSKC batch (RFC 6030), all or nothing",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "file", Usage: "the PSKC file", Required: true},
-					&cli.StringFlag{Name: "psk-file", Usage: "the pre-shared key of an encrypted batch (not supported yet)"},
-					&cli.StringFlag{Name: "password-file", Usage: "the password of a PBKDF2-encrypted batch (not supported yet)"},
+					&cli.StringFlag{Name: "psk-file", Usage: "a file holding the pre-shared key of a sealed batch, as raw bytes or hex text"},
+					&cli.StringFlag{Name: "password-file", Usage: "a file holding the password of a PBKDF2-sealed batch (one trailing newline is ignored)"},
 				},
 				Action: tokensImport,
 			},
@@ -78,6 +81,19 @@ func tokensCommand() *cli.Command {
 					return w.Flush()
 				},
 			},
+			{
+				Name:  "show",
+				Usage: "show one token, without its seed",
+				Flags: []cli.Flag{serial},
+				Action: func(c *cli.Context) error {
+					var v admin.TokenView
+					if err := call(c, "GET", "/admin/v1/tokens/"+url.PathEscape(c.String("serial")), nil, &v); err != nil {
+						return err
+					}
+					printToken(c, &v, "token")
+					return nil
+				},
+			},
 			assign, unassign, resync, unblock, del,
 		},
 	}
@@ -95,12 +111,45 @@ func printToken(c *cli.Context, t *admin.TokenView, verb string) {
 }
 
 func tokensImport(c *cli.Context) error {
-	if c.String("psk-file") != "" || c.String("password-file") != "" {
-		return fmt.Errorf("%w", pskc.ErrEncrypted)
+	if c.String("psk-file") != "" && c.String("password-file") != "" {
+		return errors.New("give --psk-file or --password-file, not both")
 	}
-	body, err := os.ReadFile(c.String("file"))
+	file, err := os.ReadFile(c.String("file"))
 	if err != nil {
 		return err
+	}
+	body, contentType := file, "application/pskc+xml"
+	if c.String("psk-file") != "" || c.String("password-file") != "" {
+		// A sealed batch travels with what opens it, in the body over
+		// mTLS; the key and password are read from files so that they
+		// are never on a command line.
+		req := map[string]any{"file": file}
+		if f := c.String("psk-file"); f != "" {
+			k, err := os.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("the pre-shared key: %w", err)
+			}
+			key := pskc.ParseKey(k)
+			clear(k)
+			req["preSharedKey"] = hex.EncodeToString(key)
+			clear(key)
+		} else {
+			p, err := os.ReadFile(c.String("password-file"))
+			if err != nil {
+				return fmt.Errorf("the password: %w", err)
+			}
+			pw := strings.TrimSuffix(strings.TrimSuffix(string(p), "\n"), "\r")
+			clear(p)
+			if pw == "" {
+				return fmt.Errorf("the password file %s is empty", c.String("password-file"))
+			}
+			req["password"] = pw
+		}
+		if body, err = json.Marshal(req); err != nil {
+			return err
+		}
+		contentType = "application/json"
+		defer clear(body)
 	}
 	cl, err := newAPIClient()
 	if err != nil {
@@ -110,7 +159,7 @@ func tokensImport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/pskc+xml")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := cl.http.Do(req)
 	if err != nil {
 		return err

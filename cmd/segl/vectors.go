@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto"
+	"crypto/hmac"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/segl/segl/tokens/codecard"
 	"github.com/segl/segl/tokens/dlcode"
 	"github.com/segl/segl/tokens/otp"
+	"github.com/segl/segl/tokens/pskc"
 )
 
 func vectorsCommand() *cli.Command {
@@ -42,6 +46,7 @@ var vectorRunners = map[string]vectorRunner{
 	"codecard": runCodecard,
 	"dlcode":   runDLCode,
 	"qr":       runQR,
+	"pskc":     runPSKC,
 }
 
 func vectorsVerify(c *cli.Context) error {
@@ -302,6 +307,88 @@ func runQR(_ *hsm.Keystore, c testvectors.Case) error {
 	}
 	if p.Time != in.Time || p.StartToken != in.QRStartToken {
 		return errors.New("the expected qrData parses to other parts")
+	}
+	return nil
+}
+
+// runPSKC imports a PSKC document through the path `segl tokens import`
+// takes in segld (pskc.Parse, then Batch.Import into the HSM) and checks
+// each token, or that the document is refused with the expected words.
+// An imported seed cannot be read back, so it is compared by HMAC inside
+// the HSM with the expected seed imported in plaintext.
+func runPSKC(ks *hsm.Keystore, c testvectors.Case) error {
+	var in struct {
+		PSKC         string `json:"pskc"`
+		PreSharedKey string `json:"preSharedKey"`
+		Password     string `json:"password"`
+	}
+	var want struct {
+		Tokens []struct {
+			Serial  string `json:"serial"`
+			Kind    string `json:"kind"`
+			Digits  int    `json:"digits"`
+			Counter uint64 `json:"counter"`
+			Seed    string `json:"seed"`
+		} `json:"tokens"`
+		Error string `json:"error"`
+	}
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
+	}
+	if (len(want.Tokens) == 0) == (want.Error == "") {
+		return errors.New("expected: give tokens or error, one of them")
+	}
+	psk, err := hex.DecodeString(in.PreSharedKey)
+	if err != nil {
+		return errors.New("input.preSharedKey is not hex")
+	}
+	batch, err := pskc.Parse(strings.NewReader(in.PSKC))
+	var blobs []*hsm.WrappedKey
+	if err == nil {
+		defer batch.Zero()
+		blobs, err = batch.Import(ks, "kek", psk, []byte(in.Password))
+	}
+	if want.Error != "" {
+		switch {
+		case err == nil:
+			return fmt.Errorf("imported %d tokens, want an error with %q", len(blobs), want.Error)
+		case !strings.Contains(err.Error(), want.Error):
+			return fmt.Errorf("refused with %q, want an error with %q", err, want.Error)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(batch.Tokens) != len(want.Tokens) {
+		return fmt.Errorf("%d tokens, want %d", len(batch.Tokens), len(want.Tokens))
+	}
+	probe := []byte("segl vectors: which seed is this?")
+	for i, w := range want.Tokens {
+		t := batch.Tokens[i]
+		if t.Serial != w.Serial || t.Kind != w.Kind || t.Digits != w.Digits || t.Counter != w.Counter {
+			return fmt.Errorf("token %d: %s %s %d digits counter %d, want %s %s %d digits counter %d",
+				i+1, t.Serial, t.Kind, t.Digits, t.Counter, w.Serial, w.Kind, w.Digits, w.Counter)
+		}
+		ref, err := seedHMAC(ks, w.Seed)
+		if err != nil {
+			return fmt.Errorf("expected token %d: %w", i+1, err)
+		}
+		got, err := ks.WrappedHMAC(blobs[i])
+		if err != nil {
+			return err
+		}
+		a, err := got.Sum(crypto.SHA1, probe)
+		if err != nil {
+			return err
+		}
+		b, err := ref.Sum(crypto.SHA1, probe)
+		if err != nil {
+			return err
+		}
+		if !hmac.Equal(a, b) {
+			return fmt.Errorf("token %d (%s): the seed in the HSM is not %s", i+1, t.Serial, w.Seed)
+		}
 	}
 	return nil
 }

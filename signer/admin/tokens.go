@@ -19,6 +19,7 @@ import (
 // (*hsm.Keystore).
 type SecretImporter interface {
 	ImportSecret(kekLabel string, secret []byte) (*hsm.WrappedKey, error)
+	ImportSealed(kekLabel string, t hsm.Transport, values []hsm.Sealed) ([]*hsm.WrappedKey, error)
 	WrappedHMAC(w *hsm.WrappedKey) (*hsm.HMACKey, error)
 }
 
@@ -46,25 +47,44 @@ func (s *Service) tokenView(t *store.OTPToken) TokenView {
 	return v
 }
 
-// ImportTokens imports a PSKC batch, all or nothing: every seed is wrapped
-// in the HSM first, then every token is stored in one transaction.
-func (s *Service) ImportTokens(ctx context.Context, by string, file []byte) ([]TokenView, error) {
+// TokenImport is a PSKC batch and, for a sealed one, what opens it: the
+// pre-shared key (raw bytes or hex text) or the PBKDF2 password.
+type TokenImport struct {
+	File         []byte
+	PreSharedKey []byte
+	Password     []byte
+}
+
+// Zero overwrites the key and the password.
+func (in *TokenImport) Zero() {
+	clear(in.PreSharedKey)
+	clear(in.Password)
+}
+
+// ImportTokens imports a PSKC batch, all or nothing: every seed is brought
+// into the HSM and wrapped first (a sealed seed only after every MAC in the
+// file has been checked there), then every token is stored in one
+// transaction.
+func (s *Service) ImportTokens(ctx context.Context, by string, in TokenImport) ([]TokenView, error) {
 	if s.Tokens == nil {
 		return nil, errors.New("no HSM importer configured")
 	}
-	batch, err := pskc.Parse(bytes.NewReader(file))
+	batch, err := pskc.Parse(bytes.NewReader(in.File))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", orders.ErrInvalid, err)
 	}
 	defer batch.Zero()
+	seeds, err := batch.Import(s.Tokens, s.KEK, in.PreSharedKey, in.Password)
+	if errors.Is(err, pskc.ErrRefused) {
+		return nil, fmt.Errorf("%w: %v", orders.ErrInvalid, err)
+	}
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	var rows []*store.OTPToken
-	for _, t := range batch.Tokens {
-		w, err := s.Tokens.ImportSecret(s.KEK, t.Secret())
-		if err != nil {
-			return nil, fmt.Errorf("KeyPackage %d (serial %s): wrap the seed: %w", t.Package, t.Serial, err)
-		}
-		blob, err := w.MarshalBinary()
+	for i, t := range batch.Tokens {
+		blob, err := seeds[i].MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
@@ -108,6 +128,23 @@ func (s *Service) OTPTokens(ctx context.Context, user string) ([]TokenView, erro
 		return err
 	})
 	return views, err
+}
+
+// OTPToken shows one token.
+func (s *Service) OTPToken(ctx context.Context, serial string) (*TokenView, error) {
+	var v TokenView
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		t, err := r.OTPToken(serial)
+		if err != nil {
+			return err
+		}
+		v = s.tokenView(t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // TokenChange is one officer action on a token.

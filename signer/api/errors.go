@@ -52,14 +52,20 @@ var errBadJSON = errors.New("bad request body")
 // decode reads exactly one JSON object of type T from a bounded body,
 // refusing unknown fields and trailing data.
 func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
+	return decodeUpTo[T](w, r, MaxBody)
+}
+
+// decodeUpTo is decode with another limit on the body, for the one request
+// that carries a file.
+func decodeUpTo[T any](w http.ResponseWriter, r *http.Request, limit int64) (*T, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return nil, fmt.Errorf("%w: Content-Type must be application/json", errBadJSON)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, fmt.Errorf("%w: the body is larger than %d bytes", errBadJSON, MaxBody)
+			return nil, fmt.Errorf("%w: the body is larger than %d bytes", errBadJSON, limit)
 		}
 		return nil, fmt.Errorf("%w: %v", errBadJSON, err)
 	}

@@ -334,24 +334,75 @@ func (s *Server) printCodeCard(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, card)
 }
 
-// importTokens takes the PSKC file itself as the body
-// (application/pskc+xml, RFC 6030 §12.1), up to pskc.MaxFile.
+// importTokens takes a plaintext PSKC file itself as the body
+// (application/pskc+xml, RFC 6030 §12.1), up to pskc.MaxFile; a sealed one
+// comes as JSON with the key or password that opens it, so that the secret
+// travels in the body over mTLS and never in a URL or header.
 func (s *Server) importTokens(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/pskc+xml") {
-		s.fail(w, r, fmt.Errorf("%w: send the PSKC file as application/pskc+xml", orders.ErrInvalid))
+	var in admin.TokenImport
+	defer in.Zero()
+	switch ct := r.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/pskc+xml"):
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pskc.MaxFile))
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: %v", errBadJSON, err))
+			return
+		}
+		in.File = body
+	case strings.HasPrefix(ct, "application/json"):
+		req, err := decodeUpTo[sealedImport](w, r, pskc.MaxFile/3*4+4096)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if in, err = req.tokenImport(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	default:
+		s.fail(w, r, fmt.Errorf("%w: send a plaintext PSKC file as application/pskc+xml, a sealed one as application/json {file, preSharedKey|password}", orders.ErrInvalid))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pskc.MaxFile))
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("%w: %v", errBadJSON, err))
-		return
-	}
-	views, err := s.admin.ImportTokens(r.Context(), callerOf(r).ID, body)
+	views, err := s.admin.ImportTokens(r.Context(), callerOf(r).ID, in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"tokens": views})
+}
+
+// sealedImport is a sealed PSKC batch and what opens it.
+type sealedImport struct {
+	File         []byte `json:"file"`                   // the PSKC file, base64
+	PreSharedKey string `json:"preSharedKey,omitempty"` // hex
+	Password     string `json:"password,omitempty"`
+}
+
+func (req *sealedImport) tokenImport() (admin.TokenImport, error) {
+	in := admin.TokenImport{File: req.File, Password: []byte(req.Password)}
+	if len(req.File) == 0 {
+		return in, fmt.Errorf("%w: file (the PSKC file, base64) is missing", orders.ErrInvalid)
+	}
+	if req.PreSharedKey != "" {
+		k, err := hex.DecodeString(req.PreSharedKey)
+		if err != nil {
+			return in, fmt.Errorf("%w: preSharedKey is not hex", orders.ErrInvalid)
+		}
+		in.PreSharedKey = k
+	}
+	if len(in.PreSharedKey) > 0 && len(in.Password) > 0 {
+		return in, fmt.Errorf("%w: give preSharedKey or password, not both", orders.ErrInvalid)
+	}
+	return in, nil
+}
+
+func (s *Server) showToken(w http.ResponseWriter, r *http.Request) {
+	v, err := s.admin.OTPToken(r.Context(), r.PathValue("serial"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {

@@ -177,6 +177,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/codecards/{serial}/print", off(s.printCodeCard))
 	m.HandleFunc("POST /admin/v1/tokens", off(s.importTokens))
 	m.HandleFunc("GET /admin/v1/tokens", off(s.listTokens))
+	m.HandleFunc("GET /admin/v1/tokens/{serial}", off(s.showToken))
 	m.HandleFunc("POST /admin/v1/tokens/{serial}", off(s.changeToken))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
