@@ -42,6 +42,7 @@ type keySpec struct {
 	ecParams []byte // CKA_EC_PARAMS, DER OID of the curve
 	bits     int    // RSA modulus size
 	valueLen int    // secret key length in bytes
+	decrypt  bool   // a secret key that decrypts rather than computes HMACs
 }
 
 var (

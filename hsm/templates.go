@@ -116,6 +116,27 @@ func secretUse(token, extractable bool) []*pkcs11.Attribute {
 	}
 }
 
+// decryptUse is the security and usage part of an AES key that decrypts
+// and does nothing else: it cannot encrypt, so it cannot make the blocks
+// it is there to check.
+func decryptUse(extractable bool) []*pkcs11.Attribute {
+	return []*pkcs11.Attribute{
+		attr(pkcs11.CKA_TOKEN, false),
+		attr(pkcs11.CKA_PRIVATE, true),
+		attr(pkcs11.CKA_SENSITIVE, true),
+		attr(pkcs11.CKA_EXTRACTABLE, extractable),
+		attr(pkcs11.CKA_WRAP_WITH_TRUSTED, true),
+		attr(pkcs11.CKA_DECRYPT, true),
+		attr(pkcs11.CKA_ENCRYPT, false),
+		attr(pkcs11.CKA_SIGN, false),
+		attr(pkcs11.CKA_VERIFY, false),
+		attr(pkcs11.CKA_WRAP, false),
+		attr(pkcs11.CKA_UNWRAP, false),
+		attr(pkcs11.CKA_DERIVE, false),
+		attr(pkcs11.CKA_MODIFIABLE, false),
+	}
+}
+
 // unwrapTemplate is what C_UnwrapKey makes of a wrapped key: a session
 // object that signs (or computes HMACs) and cannot be extracted again.
 // CKA_EC_PARAMS and CKA_VALUE_LEN come from the blob.
@@ -124,8 +145,11 @@ func unwrapTemplate(spec keySpec) []*pkcs11.Attribute {
 		attr(pkcs11.CKA_CLASS, spec.class),
 		attr(pkcs11.CKA_KEY_TYPE, spec.ckk),
 	}
-	if spec.class == pkcs11.CKO_PRIVATE_KEY {
+	switch {
+	case spec.class == pkcs11.CKO_PRIVATE_KEY:
 		return append(t, privateUse(false, false)...)
+	case spec.decrypt:
+		return append(t, decryptUse(false)...)
 	}
 	return append(t, secretUse(false, false)...)
 }

@@ -19,6 +19,10 @@ import (
 // length, used for HMAC only.
 const HMACSecret KeyType = "hmac"
 
+// AESDecryptKey is the type of an AES key imported with ImportAESKey: it
+// decrypts single blocks (a Yubico OTP) and does nothing else.
+const AESDecryptKey KeyType = "aes-decrypt"
+
 // Bounds on an imported secret. RFC 4226 asks for at least 128 bits; the
 // floor here only stops obvious mistakes such as an empty value.
 const (
@@ -131,8 +135,11 @@ func (w *WrappedKey) UnmarshalBinary(b []byte) error {
 
 // spec returns how to unwrap w.
 func (w *WrappedKey) spec() keySpec {
-	if w.Type == HMACSecret {
+	switch w.Type {
+	case HMACSecret:
 		return keySpec{class: pkcs11.CKO_SECRET_KEY, ckk: pkcs11.CKK_GENERIC_SECRET}
+	case AESDecryptKey:
+		return keySpec{class: pkcs11.CKO_SECRET_KEY, ckk: pkcs11.CKK_AES, decrypt: true}
 	}
 	return specs[w.Type]
 }
@@ -142,7 +149,7 @@ func (w *WrappedKey) check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadWrappedKey, fmt.Sprintf(format, args...))
 	}
-	if _, ok := specs[w.Type]; (!ok && w.Type != HMACSecret) || w.Type == AES256 {
+	if _, ok := specs[w.Type]; (!ok && w.Type != HMACSecret && w.Type != AESDecryptKey) || w.Type == AES256 {
 		return bad("unknown key type %q", w.Type)
 	}
 	if len(w.KEKID) == 0 || len(w.KEKID) > 64 {

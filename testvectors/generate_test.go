@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -226,6 +227,28 @@ func TestGeneratedFiles(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from what the independent implementation computes: run go test ./testvectors -update and review the diff", name)
 		}
+	}
+}
+
+// yubico-otp.json is python-yubiotp's output: the script that makes it
+// runs here and must still say the same.
+func TestYubicoFileFromPeer(t *testing.T) {
+	out, err := exec.Command("/usr/bin/python3", "yubico/make-yubico-otp.py").Output()
+	if err != nil {
+		t.Fatalf("python3-yubiotp (make deps installs it): %v", err)
+	}
+	if *update {
+		if err := os.WriteFile("yubico-otp.json", out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile("yubico-otp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, out) {
+		t.Error("yubico-otp.json differs from what python-yubiotp makes: run go test ./testvectors -update and review the diff")
 	}
 }
 

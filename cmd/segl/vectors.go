@@ -20,6 +20,7 @@ import (
 	"github.com/segl/segl/tokens/dlcode"
 	"github.com/segl/segl/tokens/otp"
 	"github.com/segl/segl/tokens/pskc"
+	"github.com/segl/segl/tokens/yubico"
 )
 
 func vectorsCommand() *cli.Command {
@@ -41,12 +42,13 @@ func vectorsCommand() *cli.Command {
 type vectorRunner func(ks *hsm.Keystore, c testvectors.Case) error
 
 var vectorRunners = map[string]vectorRunner{
-	"hotp":     runHOTP,
-	"totp":     runTOTP,
-	"codecard": runCodecard,
-	"dlcode":   runDLCode,
-	"qr":       runQR,
-	"pskc":     runPSKC,
+	"hotp":       runHOTP,
+	"totp":       runTOTP,
+	"codecard":   runCodecard,
+	"dlcode":     runDLCode,
+	"qr":         runQR,
+	"pskc":       runPSKC,
+	"yubico-otp": runYubicoOTP,
 }
 
 func vectorsVerify(c *cli.Context) error {
@@ -389,6 +391,62 @@ func runPSKC(ks *hsm.Keystore, c testvectors.Case) error {
 		if !hmac.Equal(a, b) {
 			return fmt.Errorf("token %d (%s): the seed in the HSM is not %s", i+1, t.Serial, w.Seed)
 		}
+	}
+	return nil
+}
+
+// runYubicoOTP imports the case's AES key as a wrapped key and checks the
+// OTP with it inside the HSM, as segld does.
+func runYubicoOTP(ks *hsm.Keystore, c testvectors.Case) error {
+	var in struct {
+		AESKey    string `json:"aesKey"`
+		PrivateID string `json:"privateId"`
+		OTP       string `json:"otp"`
+	}
+	var want struct {
+		Valid          bool   `json:"valid"`
+		SessionCounter *uint8 `json:"sessionCounter"`
+		UseCounter     *int   `json:"useCounter"`
+	}
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
+	}
+	if want.Valid && (want.SessionCounter == nil || want.UseCounter == nil) {
+		return errors.New("expected: a valid OTP needs sessionCounter and useCounter")
+	}
+	key, err := hex.DecodeString(in.AESKey)
+	if err != nil {
+		return errors.New("input.aesKey is not hex")
+	}
+	pid, err := hex.DecodeString(in.PrivateID)
+	if err != nil {
+		return errors.New("input.privateId is not hex")
+	}
+	w, err := ks.ImportAESKey("kek", key)
+	clear(key)
+	if err != nil {
+		return err
+	}
+	aes, err := ks.WrappedAES(w)
+	if err != nil {
+		return err
+	}
+	o, err := yubico.Parse(in.OTP)
+	if err != nil {
+		return err
+	}
+	ctr, err := yubico.Check(aes, pid, o)
+	switch {
+	case errors.Is(err, yubico.ErrInvalid) && !want.Valid:
+		return nil
+	case err != nil && !errors.Is(err, yubico.ErrInvalid):
+		return err
+	case err != nil:
+		return fmt.Errorf("refused (%v), want valid", err)
+	case !want.Valid:
+		return fmt.Errorf("accepted with use counter %d, session counter %d; want refused", ctr.Use, ctr.Session)
+	case int(ctr.Use) != *want.UseCounter || ctr.Session != *want.SessionCounter:
+		return fmt.Errorf("use counter %d, session counter %d; want %d, %d", ctr.Use, ctr.Session, *want.UseCounter, *want.SessionCounter)
 	}
 	return nil
 }
