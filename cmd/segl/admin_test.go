@@ -194,6 +194,19 @@ func TestAdminCommands(t *testing.T) {
 	if out := mustSegl(t, "tokens", "show", "--serial", "SEGL-PSKC-0003"); !strings.Contains(out, "totp/sha1") || !strings.Contains(out, "8 digits") {
 		t.Fatal(out)
 	}
+	// YubiKeys from ykman's CSV, told apart by the file's extension.
+	csvFile := filepath.Join(sealedDir, "yubikeys.csv")
+	writeFile(csvFile, "4711,ccccccbchvth,8792ebfe26cc,ecde18dbe76fbd0c33330f1c354871db,,2026-11-22T10:00:00,\n")
+	if _, errOut, code := segl(t, "tokens", "import", "--file", csvFile, "--psk-file", keyFile); code == 0 || !strings.Contains(errOut, "not encrypted") {
+		t.Fatalf("a key with a CSV: %d %s", code, errOut)
+	}
+	if out := mustSegl(t, "tokens", "import", "--file", csvFile); !strings.Contains(out, "imported 1 tokens") {
+		t.Fatal(out)
+	}
+	if out := mustSegl(t, "tokens", "show", "--serial", "4711"); !strings.Contains(out, "yubico ccccccbchvth") || !strings.Contains(out, "counter -1") {
+		t.Fatal(out)
+	}
+
 	// RFC 6030 figure 7, with its password in a file (the newline is
 	// not part of it); serial 987654321 is taken, so it is refused
 	// only after the password opened it.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -52,9 +53,10 @@ func tokensCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "import",
-				Usage: "import a PSKC batch (RFC 6030), all or nothing",
+				Usage: "import a PSKC batch (RFC 6030) or YubiKeys' Yubico-format CSV, all or nothing",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "file", Usage: "the PSKC file", Required: true},
+					&cli.StringFlag{Name: "file", Usage: "the PSKC file, or the CSV that ykman otp yubiotp --config-output writes", Required: true},
+					&cli.StringFlag{Name: "format", Usage: "pskc or yubico-csv (default: yubico-csv for a .csv file, else pskc)"},
 					&cli.StringFlag{Name: "psk-file", Usage: "a file holding the pre-shared key of a sealed batch, as raw bytes or hex text"},
 					&cli.StringFlag{Name: "password-file", Usage: "a file holding the password of a PBKDF2-sealed batch (one trailing newline is ignored)"},
 				},
@@ -74,9 +76,9 @@ func tokensCommand() *cli.Command {
 						return err
 					}
 					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "SERIAL\tKIND\tDIGITS\tUSER\tCOUNTER\tFAILURES\tSTATE")
+					fmt.Fprintln(w, "SERIAL\tKIND\tUSER\tCOUNTER\tFAILURES\tSTATE")
 					for _, t := range out.Tokens {
-						fmt.Fprintf(w, "%s\t%s/%s\t%d\t%s\t%d\t%d\t%s\n", t.Serial, t.Kind, t.Hash, t.Digits, t.UserID, t.Counter, t.Failures, tokenState(&t))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", t.Serial, tokenKind(&t), t.UserID, t.Counter, t.Failures, tokenState(&t))
 					}
 					return w.Flush()
 				},
@@ -106,8 +108,16 @@ func tokenState(t *admin.TokenView) string {
 	return "ok"
 }
 
+// tokenKind says what a token is: "hotp/sha1, 6 digits", "yubico ccccccbchvth".
+func tokenKind(t *admin.TokenView) string {
+	if t.Kind == "yubico" {
+		return "yubico " + t.PublicID
+	}
+	return fmt.Sprintf("%s/%s, %d digits", t.Kind, t.Hash, t.Digits)
+}
+
 func printToken(c *cli.Context, t *admin.TokenView, verb string) {
-	fmt.Fprintf(c.App.Writer, "%s: token %s (%s/%s, %d digits) user %q counter %d, %s\n", verb, t.Serial, t.Kind, t.Hash, t.Digits, t.UserID, t.Counter, tokenState(t))
+	fmt.Fprintf(c.App.Writer, "%s: token %s (%s) user %q counter %d, %s\n", verb, t.Serial, tokenKind(t), t.UserID, t.Counter, tokenState(t))
 }
 
 func tokensImport(c *cli.Context) error {
@@ -119,6 +129,24 @@ func tokensImport(c *cli.Context) error {
 		return err
 	}
 	body, contentType := file, "application/pskc+xml"
+	format := c.String("format")
+	if format == "" {
+		format = "pskc"
+		if strings.EqualFold(filepath.Ext(c.String("file")), ".csv") {
+			format = "yubico-csv"
+		}
+	}
+	switch format {
+	case "pskc":
+	case "yubico-csv":
+		if c.String("psk-file") != "" || c.String("password-file") != "" {
+			return errors.New("a Yubico CSV is not encrypted: drop --psk-file and --password-file")
+		}
+		contentType = "text/csv"
+		defer clear(file)
+	default:
+		return fmt.Errorf("--format %q: pskc or yubico-csv", format)
+	}
 	if c.String("psk-file") != "" || c.String("password-file") != "" {
 		// A sealed batch travels with what opens it, in the body over
 		// mTLS; the key and password are read from files so that they

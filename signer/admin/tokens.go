@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -13,12 +14,14 @@ import (
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/otp"
 	"github.com/segl/segl/tokens/pskc"
+	"github.com/segl/segl/tokens/yubico"
 )
 
 // SecretImporter wraps a secret under the KEK inside the HSM
 // (*hsm.Keystore).
 type SecretImporter interface {
 	ImportSecret(kekLabel string, secret []byte) (*hsm.WrappedKey, error)
+	ImportAESKey(kekLabel string, key []byte) (*hsm.WrappedKey, error)
 	ImportSealed(kekLabel string, t hsm.Transport, values []hsm.Sealed) ([]*hsm.WrappedKey, error)
 	WrappedHMAC(w *hsm.WrappedKey) (*hsm.HMACKey, error)
 }
@@ -27,8 +30,9 @@ type SecretImporter interface {
 type TokenView struct {
 	Serial       string    `json:"serial"`
 	Kind         string    `json:"kind"`
-	Hash         string    `json:"hash"`
-	Digits       int       `json:"digits"`
+	Hash         string    `json:"hash,omitempty"`
+	Digits       int       `json:"digits,omitempty"`
+	PublicID     string    `json:"publicId,omitempty"`
 	Step         int64     `json:"step,omitempty"`
 	UserID       string    `json:"userId,omitempty"`
 	Counter      int64     `json:"counter"`
@@ -40,7 +44,7 @@ type TokenView struct {
 
 func (s *Service) tokenView(t *store.OTPToken) TokenView {
 	v := TokenView{Serial: t.Serial, Kind: t.Kind, Hash: t.Hash, Digits: t.Digits, Step: t.Step, UserID: t.User, Counter: t.Counter,
-		Failures: t.Failures, Created: t.Created}
+		Failures: t.Failures, Created: t.Created, PublicID: t.PublicID}
 	if s.now().Before(t.BlockedUntil) {
 		v.Blocked, v.BlockedUntil = true, t.BlockedUntil.UTC().Format(time.RFC3339)
 	}
@@ -96,8 +100,42 @@ func (s *Service) ImportTokens(ctx context.Context, by string, in TokenImport) (
 		}
 		rows = append(rows, row)
 	}
+	return s.storeTokens(ctx, by, now, rows)
+}
+
+// ImportYubicoKeys imports a Yubico CSV of programmed keys, all or
+// nothing: every AES key is wrapped in the HSM first, then every token is
+// stored in one transaction.
+func (s *Service) ImportYubicoKeys(ctx context.Context, by string, file []byte) ([]TokenView, error) {
+	if s.Tokens == nil {
+		return nil, errors.New("no HSM importer configured")
+	}
+	batch, err := yubico.ParseCSV(bytes.NewReader(file))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", orders.ErrInvalid, err)
+	}
+	defer batch.Zero()
+	now := s.now()
+	var rows []*store.OTPToken
+	for _, k := range batch.Keys {
+		w, err := s.Tokens.ImportAESKey(s.KEK, k.AESKey())
+		if err != nil {
+			return nil, fmt.Errorf("line %d (serial %s): wrap the AES key: %w", k.Line, k.Serial, err)
+		}
+		blob, err := w.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, &store.OTPToken{Serial: k.Serial, Kind: "yubico", Seed: blob, Counter: -1, Created: now,
+			PublicID: k.PublicID, PrivateID: hex.EncodeToString(k.PrivateID)})
+	}
+	return s.storeTokens(ctx, by, now, rows)
+}
+
+// storeTokens stores a batch in one transaction with its audit record.
+func (s *Service) storeTokens(ctx context.Context, by string, now time.Time, rows []*store.OTPToken) ([]TokenView, error) {
 	views := []TokenView{}
-	err = s.Store.Update(ctx, func(tx store.Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		for _, r := range rows {
 			if err := tx.CreateOTPToken(r); err != nil {
 				if errors.Is(err, store.ErrExists) {
@@ -165,7 +203,7 @@ func (s *Service) ChangeToken(ctx context.Context, by, serial string, ch *TokenC
 			return nil, err
 		}
 		if t.Kind != "hotp" {
-			return nil, fmt.Errorf("%w: only HOTP tokens resynchronise; a TOTP token's drift is learnt as it is used", orders.ErrInvalid)
+			return nil, fmt.Errorf("%w: only HOTP tokens resynchronise; a TOTP token's drift is learnt as it is used, and a YubiKey's counters are in its OTPs", orders.ErrInvalid)
 		}
 		w, err := hsm.ParseWrappedKey(t.Seed)
 		if err != nil {

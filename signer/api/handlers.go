@@ -15,6 +15,7 @@ import (
 	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/pskc"
+	"github.com/segl/segl/tokens/yubico"
 )
 
 func (s *Server) start(kind store.OrderKind) http.HandlerFunc {
@@ -359,8 +360,22 @@ func (s *Server) importTokens(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+	case strings.HasPrefix(ct, "text/csv"):
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, yubico.MaxCSV))
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: %v", errBadJSON, err))
+			return
+		}
+		defer clear(body)
+		views, err := s.admin.ImportYubicoKeys(r.Context(), callerOf(r).ID, body)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"tokens": views})
+		return
 	default:
-		s.fail(w, r, fmt.Errorf("%w: send a plaintext PSKC file as application/pskc+xml, a sealed one as application/json {file, preSharedKey|password}", orders.ErrInvalid))
+		s.fail(w, r, fmt.Errorf("%w: send a plaintext PSKC file as application/pskc+xml, a sealed one as application/json {file, preSharedKey|password}, YubiKeys' Yubico-format CSV as text/csv", orders.ErrInvalid))
 		return
 	}
 	views, err := s.admin.ImportTokens(r.Context(), callerOf(r).ID, in)

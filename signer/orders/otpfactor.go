@@ -2,6 +2,8 @@ package orders
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,15 +12,18 @@ import (
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/otp"
+	"github.com/segl/segl/tokens/yubico"
 )
 
-// SeedOpener gives a wrapped seed's HMAC inside the HSM (*hsm.Keystore).
+// SeedOpener gives a wrapped seed's HMAC, or a wrapped Yubico key's
+// decryption, inside the HSM (*hsm.Keystore).
 type SeedOpener interface {
 	WrappedHMAC(w *hsm.WrappedKey) (*hsm.HMACKey, error)
+	WrappedAES(w *hsm.WrappedKey) (*hsm.AESKey, error)
 }
 
-// OTPFactor is a hardware HOTP/TOTP token assigned to the user
-// (possession).
+// OTPFactor is a hardware HOTP/TOTP or Yubico OTP token assigned to the
+// user (possession).
 type OTPFactor struct {
 	Store  store.Store
 	Seeds  SeedOpener
@@ -39,11 +44,25 @@ func (f *OTPFactor) now() time.Time {
 	return time.Now()
 }
 
+// fits says whether the code has the shape of this token's codes: a
+// Yubico OTP that begins with its public ID, or digits for HOTP/TOTP. A
+// code meant for one of the user's tokens is not tried against the others.
+func fits(t *store.OTPToken, code string) bool {
+	o, err := yubico.Parse(code)
+	if t.Kind == "yubico" {
+		return err == nil && o.PublicID == t.PublicID
+	}
+	return err != nil
+}
+
 // match tries a code against one token without changing anything.
 func (f *OTPFactor) match(t *store.OTPToken, code string, now time.Time) (used, drift int64, ok bool, err error) {
 	w, err := hsm.ParseWrappedKey(t.Seed)
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("token %s's seed: %w", t.Serial, err)
+	}
+	if t.Kind == "yubico" {
+		return f.matchYubico(t, w, code)
 	}
 	seed, err := f.Seeds.WrappedHMAC(w)
 	if err != nil {
@@ -55,6 +74,31 @@ func (f *OTPFactor) match(t *store.OTPToken, code string, now time.Time) (used, 
 		return int64(c), 0, ok, err
 	}
 	return f.Policy.MatchTOTP(seed, h, t.Digits, t.Step, now.Unix(), t.Counter, t.Drift, code)
+}
+
+// matchYubico decrypts the OTP inside the HSM; its position is the use,
+// which AdvanceOTP accepts only past the last one.
+func (f *OTPFactor) matchYubico(t *store.OTPToken, w *hsm.WrappedKey, code string) (used, drift int64, ok bool, err error) {
+	o, err := yubico.Parse(code)
+	if err != nil {
+		return 0, 0, false, otp.ErrFormat
+	}
+	pid, err := hex.DecodeString(t.PrivateID)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("token %s's private ID: %w", t.Serial, err)
+	}
+	key, err := f.Seeds.WrappedAES(w)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	c, err := yubico.Check(key, pid, o)
+	if errors.Is(err, yubico.ErrInvalid) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return c.Position(), 0, c.Position() > t.Counter, nil
 }
 
 // Check accepts a code from any of the user's unblocked tokens, once: the
@@ -70,15 +114,19 @@ func (f *OTPFactor) Check(ctx context.Context, u *store.User, o *store.Order, co
 	}); err != nil {
 		return err
 	}
-	var tried []*store.OTPToken
+	var usable, tried []*store.OTPToken
 	for _, t := range tokens {
 		if now.Before(t.BlockedUntil) {
 			continue
 		}
+		usable = append(usable, t)
+		if !fits(t, code) {
+			continue
+		}
 		tried = append(tried, t)
 		used, drift, ok, err := f.match(t, code, now)
-		if err == otp.ErrFormat {
-			break // the same for every token of these digits; counted below
+		if errors.Is(err, otp.ErrFormat) {
+			continue // a code no token could make; counted below
 		}
 		if err != nil {
 			return err
@@ -103,8 +151,14 @@ func (f *OTPFactor) Check(ctx context.Context, u *store.User, o *store.Order, co
 		}
 		return nil
 	}
-	if len(tried) == 0 {
+	if len(usable) == 0 {
 		return fmt.Errorf("%w: no usable token", ErrRejected)
+	}
+	if len(tried) == 0 {
+		// Fits none of the user's tokens (digits for a YubiKey, another
+		// YubiKey's OTP): a guess all the same, so it counts against
+		// every token it could have been meant for.
+		tried = usable
 	}
 	err := f.Store.Update(ctx, func(tx store.Tx) error {
 		for _, t := range tried {

@@ -98,8 +98,8 @@ type Tx interface {
 	// UpdateOTPToken writes a token's assignment and failure state; the
 	// counter moves only through AdvanceOTP.
 	UpdateOTPToken(t *OTPToken) error
-	// AdvanceOTP records that a token's code for counter (HOTP) or time
-	// step (TOTP) was used, in one conditional UPDATE: it reports false when
+	// AdvanceOTP records that a token's code for counter (HOTP), time
+	// step (TOTP) or position (Yubico) was used, in one conditional UPDATE: it reports false when
 	// that counter or step, or a later one, was used already, so of many
 	// concurrent submissions of one code exactly one succeeds.
 	AdvanceOTP(serial string, used, drift int64) (bool, error)
@@ -228,23 +228,27 @@ type Activation struct {
 	Created time.Time
 }
 
-// OTPToken is a hardware OTP token (HOTP or TOTP).
+// OTPToken is a hardware OTP token (HOTP, TOTP or Yubico OTP).
 type OTPToken struct {
 	Serial string
-	Kind   string // "hotp" or "totp"
-	Hash   string // "sha1", "sha256", "sha512"
+	Kind   string // "hotp", "totp" or "yubico"
+	Hash   string // "sha1", "sha256", "sha512"; "" for Yubico
 	Digits int
 	Step   int64  // TOTP step in seconds
 	Seed   []byte // wrapped under the KEK (hsm.WrappedKey's binary form)
 	User   string // assigned user, or empty
 	// Counter is, for HOTP, the next counter a code may use; for TOTP, the
-	// last time step used (-1 before the first).
+	// last time step used; for Yubico, the last position (use counter << 8
+	// | session counter) used. -1 before the first for TOTP and Yubico.
 	Counter      int64
 	Drift        int64 // TOTP: steps the token's clock is off, as last seen
 	Failures     int
 	Blocks       int // blocks so far, for the doubling block time
 	BlockedUntil time.Time
 	Created      time.Time
+	// Yubico only: the modhex public ID its OTPs begin with, and the hex
+	// private ID inside them.
+	PublicID, PrivateID string
 }
 
 // CodeCardStatus is a code card's place in its life.

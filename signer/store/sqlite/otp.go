@@ -6,12 +6,12 @@ import (
 	"github.com/segl/segl/signer/store"
 )
 
-const otpCols = `serial, kind, hash, digits, step, seed, user_id, counter, drift, failures, blocks, blocked_until, created`
+const otpCols = `serial, kind, hash, digits, step, seed, user_id, counter, drift, failures, blocks, blocked_until, created, public_id, private_id`
 
 func scanOTP(s interface{ Scan(...any) error }) (*store.OTPToken, error) {
 	var t store.OTPToken
 	var blocked, created int64
-	err := s.Scan(&t.Serial, &t.Kind, &t.Hash, &t.Digits, &t.Step, &t.Seed, &t.User, &t.Counter, &t.Drift, &t.Failures, &t.Blocks, &blocked, &created)
+	err := s.Scan(&t.Serial, &t.Kind, &t.Hash, &t.Digits, &t.Step, &t.Seed, &t.User, &t.Counter, &t.Drift, &t.Failures, &t.Blocks, &blocked, &created, &t.PublicID, &t.PrivateID)
 	t.BlockedUntil, t.Created = fromNanos(blocked), fromNanos(created)
 	return &t, err
 }
@@ -51,9 +51,12 @@ func (t *txn) DeleteOTPToken(serial string) error {
 }
 
 func (t *txn) CreateOTPToken(o *store.OTPToken) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.Serial, o.Kind, o.Hash, o.Digits, o.Step, o.Seed, o.User, o.Counter, o.Drift, o.Failures, o.Blocks, nanos(o.BlockedUntil), nanos(o.Created))
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.Serial, o.Kind, o.Hash, o.Digits, o.Step, o.Seed, o.User, o.Counter, o.Drift, o.Failures, o.Blocks, nanos(o.BlockedUntil), nanos(o.Created), o.PublicID, o.PrivateID)
 	if isUnique(err) {
+		if o.PublicID != "" {
+			return fmt.Errorf("OTP token %s (public ID %s): %w", o.Serial, o.PublicID, store.ErrExists)
+		}
 		return fmt.Errorf("OTP token %s: %w", o.Serial, store.ErrExists)
 	}
 	return err
@@ -70,7 +73,7 @@ func (t *txn) UpdateOTPToken(o *store.OTPToken) error {
 func (t *txn) AdvanceOTP(serial string, used, drift int64) (bool, error) {
 	res, err := t.q.ExecContext(t.ctx, `UPDATE otp_tokens
 		SET counter = CASE kind WHEN 'hotp' THEN ?1 + 1 ELSE ?1 END, drift = ?2, failures = 0
-		WHERE serial = ?3 AND ((kind = 'hotp' AND counter <= ?1) OR (kind = 'totp' AND counter < ?1))`, used, drift, serial)
+		WHERE serial = ?3 AND ((kind = 'hotp' AND counter <= ?1) OR (kind IN ('totp', 'yubico') AND counter < ?1))`, used, drift, serial)
 	if err != nil {
 		return false, err
 	}

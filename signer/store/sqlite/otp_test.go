@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -138,5 +139,41 @@ func TestOTPUsedOnceAcrossProcesses(t *testing.T) {
 	}
 	if n := mustAdvance(t, db, "ttok", 99, 5); n != 0 {
 		t.Fatalf("an older TOTP step accepted %d times", n)
+	}
+}
+
+// A Yubico token's position only moves forward, one winner for each, and
+// its public ID belongs to one token.
+func TestYubicoPositionForwardOnly(t *testing.T) {
+	db, err := sqlite.Open(t.TempDir() + "/segl.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	yk := &store.OTPToken{Serial: "4711", Kind: "yubico", Seed: []byte{1}, Counter: -1, Created: time.Now(),
+		PublicID: "ccccccbchvth", PrivateID: "8792ebfe26cc"}
+	err = db.Update(context.Background(), func(tx store.Tx) error { return tx.CreateOTPToken(yk) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		pos  int64
+		wins int64
+	}{{256, 1}, {256, 0}, {255, 0}, {257, 1}, {2 << 8, 1}, {257, 0}} {
+		if got := mustAdvance(t, db, "4711", step.pos, 10); got != step.wins {
+			t.Fatalf("position %d: %d wins, want %d", step.pos, got, step.wins)
+		}
+	}
+	twin := *yk
+	twin.Serial = "4712"
+	err = db.Update(context.Background(), func(tx store.Tx) error { return tx.CreateOTPToken(&twin) })
+	if !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "public ID ccccccbchvth") {
+		t.Fatalf("a second token with one public ID: %v", err)
+	}
+	// A Yubico token without its IDs is refused by the schema.
+	bare := *yk
+	bare.Serial, bare.PublicID = "4713", ""
+	if err := db.Update(context.Background(), func(tx store.Tx) error { return tx.CreateOTPToken(&bare) }); err == nil {
+		t.Fatal("a Yubico token without a public ID was stored")
 	}
 }
