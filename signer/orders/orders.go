@@ -36,6 +36,11 @@ var (
 	ErrNotFound = errors.New("no such order")
 	// ErrAlreadyInProgress: the user has a pending order already.
 	ErrAlreadyInProgress = errors.New("the user has an order in progress")
+	// ErrUsedConcurrently: the value was right, but a request that came
+	// at the same moment used it first (a double submission, or two
+	// daemons given the same code). It is not a failure of the user's:
+	// the order's state answers it, and nothing is counted.
+	ErrUsedConcurrently = errors.New("used by a concurrent request")
 )
 
 // Hint codes, BankID's names where one fits.
@@ -407,6 +412,10 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 			return nil
 		}
 		subject := "order:" + o.Ref
+		if errors.Is(checkErr, ErrUsedConcurrently) {
+			resp.Status, resp.HintCode = o.State, o.Hint
+			return nil
+		}
 		if !accepted {
 			return s.refuse(tx, u, o, f, now, resp)
 		}

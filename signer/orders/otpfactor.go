@@ -147,7 +147,10 @@ func (f *OTPFactor) Check(ctx context.Context, u *store.User, o *store.Order, co
 			return err
 		}
 		if !advanced {
-			return fmt.Errorf("%w: code already used", ErrRejected)
+			// It matched the counter read a moment ago, so another
+			// request used it in between: a genuine replay of an old
+			// code does not match at all.
+			return fmt.Errorf("%w: code %w", ErrRejected, ErrUsedConcurrently)
 		}
 		return nil
 	}
