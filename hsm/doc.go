@@ -6,8 +6,12 @@
 // per-user keys and OTP seeds as [WrappedKey] blobs: generated or imported
 // inside the HSM, wrapped under a trusted AES key-encryption key that never
 // leaves it, and unwrapped into short-lived session objects when used.
-// Plaintext key material never passes through Go memory, with one documented
-// exception: [Keystore.ImportSecret] takes a secret the caller already holds.
+// Plaintext key material never passes through Go memory, with documented
+// exceptions: [Keystore.ImportSecret] and [Keystore.ImportAESKey] take a key
+// the caller already holds (a plaintext PSKC seed, a Yubico CSV's AES key),
+// and [Keystore.ImportSealed], on a module that cannot unwrap AES-CBC
+// (SoftHSM), has the HSM decrypt each sealed seed and creates it from a
+// buffer that is zeroed at once.
 //
 // Token keys are signed with through ThalesGroup/crypto11; the calls crypto11
 // lacks (Ed25519, secret-key import, wrap and unwrap, attribute inspection,
