@@ -51,7 +51,7 @@ func transportRoute(cbcUnwrap bool) string {
 	if cbcUnwrap {
 		return "unwrapped straight into the HSM (CKM_AES_CBC_PAD)"
 	}
-	return "decrypted inside the HSM (CKM_AES_CBC) and created with C_CreateObject; the plaintext crosses this process's memory briefly and is zeroed"
+	return "decrypted inside the HSM (CKM_AES_CBC) and created with C_CreateObject; each seed crosses the importing process's memory briefly and is zeroed"
 }
 
 // ImportSealed checks every value's MAC inside the HSM, then brings each
