@@ -16,33 +16,11 @@ func (ks *Keystore) ImportAESKey(kekLabel string, key []byte) (*WrappedKey, erro
 	if len(key) != 16 {
 		return nil, &Error{Op: op, Kind: ErrBadInput, Err: fmt.Errorf("an AES-128 key has 16 bytes, not %d", len(key))}
 	}
-	var w *WrappedKey
-	err := ks.use(op, func(c *conn) error {
-		return c.withSession(func(s pkcs11.SessionHandle) error {
-			kek, kekID, err := findKEK(c, s, kekLabel)
-			if err != nil {
-				return err
-			}
-			h, err := c.p11.CreateObject(s, append([]*pkcs11.Attribute{
-				attr(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-				attr(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
-				attr(pkcs11.CKA_VALUE, key),
-			}, decryptUse(true)...))
-			if err != nil {
-				return err
-			}
-			defer c.p11.DestroyObject(s, h)
-			if madeToWrap != nil {
-				madeToWrap(c.p11, s, h)
-			}
-			w = &WrappedKey{Type: AESDecryptKey, KEKID: kekID}
-			return wrapInto(c, s, kek, h, w)
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return w, nil
+	return ks.importWrapped(op, kekLabel, AESDecryptKey, append([]*pkcs11.Attribute{
+		attr(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		attr(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		attr(pkcs11.CKA_VALUE, key),
+	}, decryptUse(true)...))
 }
 
 // AESKey is a wrapped AES key that decrypts inside the HSM.

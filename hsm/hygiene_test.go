@@ -49,8 +49,9 @@ func (h hygiene) ulong(t *testing.T, obj pkcs11.ObjectHandle, a uint) uint {
 
 // sealed checks what holds for every secret the package makes, wherever it
 // lives: its value cannot be read, it cannot both wrap and decrypt, it
-// cannot be changed, and it is private.
-func (h hygiene) sealed(t *testing.T, obj pkcs11.ObjectHandle) {
+// cannot be changed, and it is private. mayDecrypt is for the one key
+// made to decrypt (a Yubico OTP key): it may not encrypt instead.
+func (h hygiene) sealed(t *testing.T, obj pkcs11.ObjectHandle, mayDecrypt bool) {
 	t.Helper()
 	r := h.r
 	class, ckk := h.ulong(t, obj, pkcs11.CKA_CLASS), h.ulong(t, obj, pkcs11.CKA_KEY_TYPE)
@@ -61,7 +62,14 @@ func (h hygiene) sealed(t *testing.T, obj pkcs11.ObjectHandle) {
 	if !r.boolAttr(t, obj, pkcs11.CKA_SENSITIVE) || !r.boolAttr(t, obj, pkcs11.CKA_PRIVATE) {
 		t.Error("not sensitive and private")
 	}
-	if r.boolAttr(t, obj, pkcs11.CKA_DECRYPT) {
+	switch {
+	case mayDecrypt:
+		// A Yubico OTP key is there to decrypt; it must not encrypt,
+		// or it could mint the OTPs it checks.
+		if r.boolAttr(t, obj, pkcs11.CKA_ENCRYPT) || r.boolAttr(t, obj, pkcs11.CKA_SIGN) {
+			t.Error("a decrypting key that may encrypt or sign")
+		}
+	case r.boolAttr(t, obj, pkcs11.CKA_DECRYPT):
 		t.Error("may decrypt")
 	}
 	if r.boolAttr(t, obj, pkcs11.CKA_DERIVE) {
@@ -80,7 +88,7 @@ func (h hygiene) sealed(t *testing.T, obj pkcs11.ObjectHandle) {
 func (h hygiene) neverLeaves(t *testing.T, obj pkcs11.ObjectHandle, wantAlways bool) {
 	t.Helper()
 	r := h.r
-	h.sealed(t, obj)
+	h.sealed(t, obj, false)
 	if r.boolAttr(t, obj, pkcs11.CKA_EXTRACTABLE) {
 		t.Error("extractable")
 	}
@@ -194,7 +202,8 @@ func TestHygieneWrappedKeys(t *testing.T) {
 	var checked int
 	hsm.SetMadeToWrap(t, func(p *pkcs11.Ctx, s pkcs11.SessionHandle, obj pkcs11.ObjectHandle) {
 		checked++
-		h.sealed(t, obj)
+		// Of the keys made to be wrapped, only the Yubico OTP key is AES.
+		h.sealed(t, obj, h.ulong(t, obj, pkcs11.CKA_KEY_TYPE) == pkcs11.CKK_AES)
 		if r.boolAttr(t, obj, pkcs11.CKA_TOKEN) {
 			t.Error("a key made for wrapping is a token object")
 		}
@@ -256,6 +265,59 @@ func TestHygieneWrappedKeys(t *testing.T) {
 		}
 		if n := len(r.sessionKeyHandles(t)); n != before {
 			t.Fatalf("%d session keys after importing, want %d as before", n, before)
+		}
+	})
+	t.Run("AES import", func(t *testing.T) {
+		key := []byte("0123456789abcdef")
+		handles := r.sessionKeyHandles(t)
+		before := len(handles)
+		seen := checked
+		w, err := ks.ImportAESKey("kek", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checked != seen+1 {
+			t.Fatal("the imported AES key was not seen before wrapping")
+		}
+		if n := len(r.sessionKeyHandles(t)); n != before {
+			t.Fatalf("%d session keys after importing, want %d as before", n, before)
+		}
+		k, err := ks.WrappedAES(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block := []byte("sixteen bytes!!!")
+		got, err := k.DecryptBlock(block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk, _ := aes.NewCipher(key)
+		want := make([]byte, 16)
+		blk.Decrypt(want, block)
+		if !bytes.Equal(got, want) {
+			t.Fatal("the HSM decrypted with another key")
+		}
+		// Unwrapped for use, it decrypts and does nothing else: it
+		// cannot make the blocks it checks.
+		var fresh []pkcs11.ObjectHandle
+		for _, obj := range r.sessionKeyHandles(t) {
+			if !slices.Contains(handles, obj) {
+				fresh = append(fresh, obj)
+			}
+		}
+		if len(fresh) != 1 || !r.boolAttr(t, fresh[0], pkcs11.CKA_DECRYPT) {
+			t.Fatalf("%d new session keys after use, want 1 that decrypts (the cached AES key)", len(fresh))
+		}
+		if !r.boolAttr(t, fresh[0], pkcs11.CKA_SENSITIVE) {
+			t.Error("the unwrapped AES key is not sensitive")
+		}
+		for _, a := range []uint{pkcs11.CKA_ENCRYPT, pkcs11.CKA_SIGN, pkcs11.CKA_WRAP, pkcs11.CKA_UNWRAP, pkcs11.CKA_EXTRACTABLE} {
+			if r.boolAttr(t, fresh[0], a) {
+				t.Errorf("the unwrapped AES key has attribute %#x set", a)
+			}
+		}
+		if _, err := k.DecryptBlock(block[:15]); !errors.Is(err, hsm.ErrBadInput) {
+			t.Fatalf("15 bytes: %v", err)
 		}
 	})
 	t.Run("sealed import", func(t *testing.T) {

@@ -202,6 +202,17 @@ func (ks *Keystore) ImportSecret(kekLabel string, secret []byte) (*WrappedKey, e
 	if len(secret) < minSecret || len(secret) > maxSecret {
 		return nil, &Error{Op: op, Kind: ErrBadInput, Err: fmt.Errorf("secret has %d bytes, want %d to %d", len(secret), minSecret, maxSecret)}
 	}
+	return ks.importWrapped(op, kekLabel, HMACSecret, append([]*pkcs11.Attribute{
+		attr(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		attr(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_GENERIC_SECRET),
+		attr(pkcs11.CKA_VALUE, secret),
+	}, secretUse(false, true)...))
+}
+
+// importWrapped creates a session object from a template that holds the
+// key's value, wraps it under the KEK with the label as a blob of type t,
+// and destroys it.
+func (ks *Keystore) importWrapped(op, kekLabel string, t KeyType, tmpl []*pkcs11.Attribute) (*WrappedKey, error) {
 	var w *WrappedKey
 	err := ks.use(op, func(c *conn) error {
 		return c.withSession(func(s pkcs11.SessionHandle) error {
@@ -209,11 +220,6 @@ func (ks *Keystore) ImportSecret(kekLabel string, secret []byte) (*WrappedKey, e
 			if err != nil {
 				return err
 			}
-			tmpl := append([]*pkcs11.Attribute{
-				attr(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-				attr(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_GENERIC_SECRET),
-				attr(pkcs11.CKA_VALUE, secret),
-			}, secretUse(false, true)...)
 			h, err := c.p11.CreateObject(s, tmpl)
 			if err != nil {
 				return err
@@ -222,7 +228,7 @@ func (ks *Keystore) ImportSecret(kekLabel string, secret []byte) (*WrappedKey, e
 			if madeToWrap != nil {
 				madeToWrap(c.p11, s, h)
 			}
-			w = &WrappedKey{Type: HMACSecret, KEKID: kekID}
+			w = &WrappedKey{Type: t, KEKID: kekID}
 			return wrapInto(c, s, kek, h, w)
 		})
 	})
