@@ -15,6 +15,8 @@ import (
 var (
 	// ErrKeyNotFound: no private or secret key has the label (or ID).
 	ErrKeyNotFound = errors.New("key not found")
+	// ErrDataNotFound: no token data object has the label.
+	ErrDataNotFound = errors.New("data object not found")
 	// ErrAmbiguousKey: more than one object matches a lookup; the package
 	// never guesses which one was meant.
 	ErrAmbiguousKey = errors.New("more than one key matches")

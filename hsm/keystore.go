@@ -310,7 +310,7 @@ func isCode(err error, code uint) bool {
 
 // errKind returns the sentinel inside err, for errors made with %w.
 func errKind(err error) error {
-	for _, k := range []error{ErrTokenNotFound, ErrAmbiguousToken, ErrKeyNotFound, ErrAmbiguousKey, ErrLabelExists} {
+	for _, k := range []error{ErrTokenNotFound, ErrAmbiguousToken, ErrKeyNotFound, ErrDataNotFound, ErrAmbiguousKey, ErrLabelExists} {
 		if errors.Is(err, k) {
 			return k
 		}
@@ -330,11 +330,15 @@ func (ks *Keystore) use(op string, fn func(c *conn) error) error {
 	if err != nil {
 		return wrapErr(op, err)
 	}
-	if inUse != nil {
-		inUse()
-	}
-	err = fn(c)
-	ks.mu.RUnlock()
+	err = func() error {
+		// Deferred, so that a panic in fn (or in a seam) cannot leave the
+		// keystore read-locked, which would hang every reconnect and Close.
+		defer ks.mu.RUnlock()
+		if inUse != nil {
+			inUse()
+		}
+		return fn(c)
+	}()
 	if err == nil {
 		return nil
 	}
