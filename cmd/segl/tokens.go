@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/segl/segl/signer/admin"
+	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/pskc"
 )
 
@@ -110,7 +111,7 @@ func tokenState(t *admin.TokenView) string {
 
 // tokenKind says what a token is: "hotp/sha1, 6 digits", "yubico ccccccbchvth".
 func tokenKind(t *admin.TokenView) string {
-	if t.Kind == "yubico" {
+	if t.Kind == store.TokenYubico {
 		return "yubico " + t.PublicID
 	}
 	return fmt.Sprintf("%s/%s, %d digits", t.Kind, t.Hash, t.Digits)

@@ -326,11 +326,11 @@ func runPSKC(ks *hsm.Keystore, c testvectors.Case) error {
 	}
 	var want struct {
 		Tokens []struct {
-			Serial  string `json:"serial"`
-			Kind    string `json:"kind"`
-			Digits  int    `json:"digits"`
-			Counter uint64 `json:"counter"`
-			Seed    string `json:"seed"`
+			Serial  string   `json:"serial"`
+			Kind    otp.Kind `json:"kind"`
+			Digits  int      `json:"digits"`
+			Counter uint64   `json:"counter"`
+			Seed    string   `json:"seed"`
 		} `json:"tokens"`
 		Error string `json:"error"`
 	}

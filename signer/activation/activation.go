@@ -29,6 +29,7 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/cms"
 	"github.com/segl/segl/signer/store"
 )
@@ -69,16 +70,16 @@ type Authority struct {
 	keys  Unwrapper
 	mac   MAC
 	store store.Store
-	now   func() time.Time
+	clock clock.Clock
 	// Observe, if set, is told how long each user signature took in the
 	// HSM (unwrap included), for metrics.
 	Observe func(op string, start time.Time)
 }
 
-// New returns an Authority that unwraps with keys and binds activations
-// with mac.
-func New(keys Unwrapper, mac MAC, st store.Store) *Authority {
-	return &Authority{keys: keys, mac: mac, store: st, now: time.Now}
+// New returns an Authority that unwraps with keys, binds activations with
+// mac and reads the time from clk.
+func New(keys Unwrapper, mac MAC, st store.Store, clk clock.Clock) *Authority {
+	return &Authority{keys: keys, mac: mac, store: st, clock: clk}
 }
 
 // KeyID names a wrapped key by its public key.
@@ -120,7 +121,7 @@ func (a *Authority) Issue(tx store.Tx, order string, u *store.User, digest []byt
 	if _, err := rand.Read(id); err != nil {
 		return nil, err
 	}
-	now := a.now()
+	now := a.clock.Now()
 	act := &Activation{ID: hex.EncodeToString(id), Order: order, User: u.ID, KeyID: keyID,
 		Digest: append([]byte(nil), digest...), Expires: now.Add(lifetime).UTC()}
 	if act.MAC, err = a.bind(act); err != nil {
@@ -135,7 +136,7 @@ func (a *Authority) Issue(tx store.Tx, order string, u *store.User, digest []byt
 // SignedData with chain (u's certificate first). The spend and the intent
 // are recorded (audit "signature.intent") before the key is unwrapped.
 func (a *Authority) SignCMS(ctx context.Context, act *Activation, u *store.User, chain []*x509.Certificate, actor string) ([]byte, error) {
-	now := a.now()
+	now := a.clock.Now()
 	want, err := a.bind(act)
 	if err != nil {
 		return nil, fmt.Errorf("activation: %w", err)
@@ -171,7 +172,7 @@ func (a *Authority) SignCMS(ctx context.Context, act *Activation, u *store.User,
 		if !ok {
 			return fmt.Errorf("%w: already spent", ErrRefused)
 		}
-		_, err = tx.Audit(audit.Record{Time: now, Event: "signature.intent", Actor: actor,
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.SignatureIntent, Actor: actor,
 			Subject: "order:" + act.Order, Outcome: "ok",
 			Details: map[string]string{"user": u.ID, "key": keyID, "digest": hex.EncodeToString(act.Digest), "activation": act.ID}})
 		return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/activation"
+	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/store/sqlite"
 	"github.com/segl/segl/softhsm"
@@ -26,6 +27,7 @@ import (
 
 type fixture struct {
 	auth  *activation.Authority
+	clock *clock.Shifted
 	db    *sqlite.DB
 	user  *store.User
 	chain []*x509.Certificate
@@ -77,7 +79,8 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	f := &fixture{auth: activation.New(ks, mac, db), db: db, chain: []*x509.Certificate{cert, ca},
+	clk := &clock.Shifted{}
+	f := &fixture{auth: activation.New(ks, mac, db, clk), clock: clk, db: db, chain: []*x509.Certificate{cert, ca},
 		user: &store.User{ID: "u", Name: "U", SigningKey: blob, Certificate: der}, sum: sha256.Sum256([]byte("document"))}
 	now := time.Now()
 	err = db.Update(context.Background(), func(tx store.Tx) error {
@@ -152,8 +155,8 @@ func TestActivationLifetime(t *testing.T) {
 	if err == nil {
 		t.Fatal("an activation longer than 5 minutes was issued")
 	}
-	act := f.issue(t, time.Millisecond)
-	time.Sleep(5 * time.Millisecond)
+	act := f.issue(t, time.Minute)
+	f.clock.Advance(time.Minute + time.Millisecond)
 	if _, err := f.auth.SignCMS(context.Background(), act, f.user, f.chain, "test"); !errors.Is(err, activation.ErrRefused) {
 		t.Fatalf("an expired activation: %v", err)
 	}

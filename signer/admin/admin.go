@@ -21,6 +21,7 @@ import (
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/ca"
+	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/codecard"
@@ -52,15 +53,14 @@ type Service struct {
 	CertValidity   time.Duration  // users' certificates; default 2 years
 	CodeCardMaster codecard.HMAC  // the code-card master key in the HSM
 	Tokens         SecretImporter // wraps imported OTP seeds in the HSM
-	Now            func() time.Time
+	Clock          clock.Clock
+	// ClientCAs are the CAs that segld's TLS listener trusts for client
+	// certificates (tls.client-ca): an RP's certificate must chain to one,
+	// or it could never connect.
+	ClientCAs []*x509.Certificate
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Service) now() time.Time { return s.Clock.Now() }
 
 func officer(id string) string { return "officer:" + id }
 
@@ -92,7 +92,7 @@ func (s *Service) view(u *store.User) *UserView {
 	v := &UserView{ID: u.ID, Name: u.Name, Phone: u.Phone, Disabled: u.Disabled, Failures: u.Failures,
 		HasPassword: u.Password != "", Created: u.Created,
 		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Certificate}))}
-	if s.now().Before(u.BlockedUntil) {
+	if u.Blocked(s.now()) {
 		v.Blocked, v.BlockedUntil = true, u.BlockedUntil.Format(time.RFC3339)
 	}
 	if w, err := hsm.ParseWrappedKey(u.SigningKey); err == nil {
@@ -178,7 +178,7 @@ func (s *Service) CreateUser(ctx context.Context, by string, req *NewUser) (*Use
 		if err := tx.CreateUser(u); err != nil {
 			return err
 		}
-		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.user.created", Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminUserCreated, Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
 			Details: map[string]string{"certificateSerial": cert.SerialNumber.Text(16), "password": fmt.Sprint(u.Password != "")}})
 		return err
 	})
@@ -231,10 +231,10 @@ func (s *Service) SetDisabled(ctx context.Context, by, id string, disabled bool)
 		if u, err = tx.User(id); err != nil {
 			return err
 		}
-		event := "admin.user.disabled"
+		event := audit.AdminUserDisabled
 		u.Disabled = disabled
 		if !disabled {
-			event = "admin.user.enabled"
+			event = audit.AdminUserEnabled
 			u.Failures, u.BlockedUntil = 0, time.Time{}
 		}
 		if err := tx.UpdateUser(u); err != nil {
@@ -268,7 +268,7 @@ func (s *Service) SetPassword(ctx context.Context, by, id string, pw []byte) err
 		if err := tx.UpdateUser(u); err != nil {
 			return err
 		}
-		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.user.password_set", Actor: officer(by), Subject: "user:" + id, Outcome: "ok"})
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminUserPasswordSet, Actor: officer(by), Subject: "user:" + id, Outcome: "ok"})
 		return err
 	})
 }
@@ -343,13 +343,16 @@ func (s *Service) CreateRP(ctx context.Context, by string, req *NewRP) (*RPView,
 	if now.After(cert.NotAfter) {
 		return nil, invalid("certificate expired on %s", cert.NotAfter.Format(time.RFC3339))
 	}
+	if err := s.checkClientCA(cert, now); err != nil {
+		return nil, err
+	}
 	rp := &store.RP{ID: req.ID, Name: req.Name, Fingerprint: Fingerprint(cert),
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), Created: now}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.CreateRP(rp); err != nil {
 			return err
 		}
-		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.rp.created", Actor: officer(by), Subject: "rp:" + rp.ID, Outcome: "ok",
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminRPCreated, Actor: officer(by), Subject: "rp:" + rp.ID, Outcome: "ok",
 			Details: map[string]string{"fingerprint": rp.Fingerprint, "subject": cert.Subject.String()}})
 		return err
 	})
@@ -357,6 +360,31 @@ func (s *Service) CreateRP(ctx context.Context, by string, req *NewRP) (*RPView,
 		return nil, err
 	}
 	return rpView(rp), nil
+}
+
+// checkClientCA refuses a certificate that the TLS listener would refuse:
+// one that does not chain to the client CA, or is not for client
+// authentication.
+func (s *Service) checkClientCA(cert *x509.Certificate, now time.Time) error {
+	if len(s.ClientCAs) == 0 {
+		return errors.New("admin: no client CA configured to check certificates against")
+	}
+	pool := x509.NewCertPool()
+	var names []string
+	for _, c := range s.ClientCAs {
+		pool.AddCert(c)
+		names = append(names, c.Subject.String())
+	}
+	_, err := cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err == nil {
+		return nil
+	}
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) {
+		return invalid("certificate was issued by %q, which is not segld's client CA (%s, tls.client-ca): this relying party could never connect; have the client CA issue it",
+			cert.Issuer.String(), strings.Join(names, "; "))
+	}
+	return invalid("certificate (issued by %q) would be refused at the TLS handshake: %v", cert.Issuer.String(), err)
 }
 
 // RPs lists the relying parties.
@@ -386,9 +414,9 @@ func (s *Service) SetRPDisabled(ctx context.Context, by, id string, disabled boo
 		if err := tx.UpdateRP(rp); err != nil {
 			return err
 		}
-		event := "admin.rp.enabled"
+		event := audit.AdminRPEnabled
 		if disabled {
-			event = "admin.rp.disabled"
+			event = audit.AdminRPDisabled
 		}
 		_, err = tx.Audit(audit.Record{Time: now, Event: event, Actor: officer(by), Subject: "rp:" + id, Outcome: "ok"})
 		return err

@@ -81,7 +81,7 @@ func (s *Service) IssueCodeCard(ctx context.Context, by, userID string) (*Issued
 		if err := tx.CreateCodeCard(&store.CodeCard{Serial: serial, User: u.ID, Status: status, Keys: keys, Created: now, Printed: now}); err != nil {
 			return err
 		}
-		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.codecard.issued", Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminCodeCardIssued, Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
 			Details: map[string]string{"serial": serial, "status": string(status)}})
 		return err
 	})
@@ -137,7 +137,7 @@ func (s *Service) PrintCodeCard(ctx context.Context, by, serial string) (*Issued
 			return err
 		}
 		out.Status = string(c.Status)
-		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.codecard.printed", Actor: officer(by), Subject: "user:" + c.User, Outcome: "ok",
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminCodeCardPrinted, Actor: officer(by), Subject: "user:" + c.User, Outcome: "ok",
 			Details: map[string]string{"serial": serial}})
 		return err
 	})
@@ -177,7 +177,7 @@ func (s *Service) RevokeCodeCard(ctx context.Context, by, serial string) (*CardV
 		}
 		c.Status = store.CardRevoked
 		v = cardView(c)
-		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.codecard.revoked", Actor: officer(by), Subject: "user:" + c.User, Outcome: "ok",
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminCodeCardRevoked, Actor: officer(by), Subject: "user:" + c.User, Outcome: "ok",
 			Details: map[string]string{"serial": serial}})
 		return err
 	})

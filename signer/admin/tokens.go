@@ -28,24 +28,24 @@ type SecretImporter interface {
 
 // TokenView is an OTP token as the admin API shows it: never its seed.
 type TokenView struct {
-	Serial       string    `json:"serial"`
-	Kind         string    `json:"kind"`
-	Hash         string    `json:"hash,omitempty"`
-	Digits       int       `json:"digits,omitempty"`
-	PublicID     string    `json:"publicId,omitempty"`
-	Step         int64     `json:"step,omitempty"`
-	UserID       string    `json:"userId,omitempty"`
-	Counter      int64     `json:"counter"`
-	Failures     int       `json:"failures"`
-	Blocked      bool      `json:"blocked"`
-	BlockedUntil string    `json:"blockedUntil,omitempty"`
-	Created      time.Time `json:"created"`
+	Serial       string          `json:"serial"`
+	Kind         store.TokenKind `json:"kind"`
+	Hash         string          `json:"hash,omitempty"`
+	Digits       int             `json:"digits,omitempty"`
+	PublicID     string          `json:"publicId,omitempty"`
+	Step         int64           `json:"step,omitempty"`
+	UserID       string          `json:"userId,omitempty"`
+	Counter      int64           `json:"counter"`
+	Failures     int             `json:"failures"`
+	Blocked      bool            `json:"blocked"`
+	BlockedUntil string          `json:"blockedUntil,omitempty"`
+	Created      time.Time       `json:"created"`
 }
 
 func (s *Service) tokenView(t *store.OTPToken) TokenView {
 	v := TokenView{Serial: t.Serial, Kind: t.Kind, Hash: t.Hash, Digits: t.Digits, Step: t.Step, UserID: t.User, Counter: t.Counter,
 		Failures: t.Failures, Created: t.Created, PublicID: t.PublicID}
-	if s.now().Before(t.BlockedUntil) {
+	if t.Blocked(s.now()) {
 		v.Blocked, v.BlockedUntil = true, t.BlockedUntil.UTC().Format(time.RFC3339)
 	}
 	return v
@@ -92,8 +92,8 @@ func (s *Service) ImportTokens(ctx context.Context, by string, in TokenImport) (
 		if err != nil {
 			return nil, err
 		}
-		row := &store.OTPToken{Serial: t.Serial, Kind: t.Kind, Hash: string(t.Hash), Digits: t.Digits, Seed: blob, Created: now}
-		if t.Kind == "totp" {
+		row := &store.OTPToken{Serial: t.Serial, Kind: store.TokenKind(t.Kind), Hash: string(t.Hash), Digits: t.Digits, Seed: blob, Created: now}
+		if t.Kind == otp.KindTOTP {
 			row.Step, row.Counter = t.Step, -1
 		} else {
 			row.Counter = int64(t.Counter)
@@ -126,7 +126,7 @@ func (s *Service) ImportYubicoKeys(ctx context.Context, by string, file []byte) 
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, &store.OTPToken{Serial: k.Serial, Kind: "yubico", Seed: blob, Counter: -1, Created: now,
+		rows = append(rows, &store.OTPToken{Serial: k.Serial, Kind: store.TokenYubico, Seed: blob, Counter: -1, Created: now,
 			PublicID: k.PublicID, PrivateID: hex.EncodeToString(k.PrivateID)})
 	}
 	return s.storeTokens(ctx, by, now, rows)
@@ -145,7 +145,7 @@ func (s *Service) storeTokens(ctx context.Context, by string, now time.Time, row
 			}
 			views = append(views, s.tokenView(r))
 		}
-		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.tokens.imported", Actor: officer(by), Outcome: "ok",
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminTokensImported, Actor: officer(by), Outcome: "ok",
 			Details: map[string]string{"count": fmt.Sprint(len(rows)), "first": rows[0].Serial, "last": rows[len(rows)-1].Serial}})
 		return err
 	})
@@ -202,7 +202,7 @@ func (s *Service) ChangeToken(ctx context.Context, by, serial string, ch *TokenC
 		if err := s.Store.View(ctx, func(r store.Reader) (err error) { t, err = r.OTPToken(serial); return err }); err != nil {
 			return nil, err
 		}
-		if t.Kind != "hotp" {
+		if t.Kind != store.TokenHOTP {
 			return nil, fmt.Errorf("%w: only HOTP tokens resynchronise; a TOTP token's drift is learnt as it is used, and a YubiKey's counters are in its OTPs", orders.ErrInvalid)
 		}
 		w, err := hsm.ParseWrappedKey(t.Seed)
@@ -262,7 +262,7 @@ func (s *Service) ChangeToken(ctx context.Context, by, serial string, ch *TokenC
 			}
 		}
 		view = s.tokenView(t)
-		_, err = tx.Audit(audit.Record{Time: now, Event: "admin.token." + ch.Action, Actor: officer(by), Subject: "token:" + serial, Outcome: "ok", Details: details})
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminTokenPrefix + ch.Action, Actor: officer(by), Subject: "token:" + serial, Outcome: "ok", Details: details})
 		return err
 	})
 	if err != nil {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 )
@@ -27,6 +30,7 @@ const (
 	codeTimeout     = "requestTimeout"
 	codeInternal    = "internalError"
 	codeMaintenance = "maintenance"
+	codeTooMany     = "tooManyRequests"
 )
 
 // Error is the body of every error answer.
@@ -97,6 +101,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, codeInProgress, err.Error())
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, codeInvalid, err.Error())
+	case errors.Is(err, errs.ErrLimited):
+		var e *errs.Error
+		if errors.As(err, &e) && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		}
+		writeError(w, http.StatusTooManyRequests, codeTooMany, err.Error())
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		writeError(w, http.StatusRequestTimeout, codeTimeout, "the request was cancelled or timed out")
 	default:

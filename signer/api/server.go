@@ -23,6 +23,7 @@ import (
 
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 )
@@ -36,7 +37,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
-	now     func() time.Time
+	clock   clock.Clock
 	// patterns are the routes served, for the test that holds them to the
 	// OpenAPI description.
 	patterns []string
@@ -44,8 +45,8 @@ type Server struct {
 
 // New returns a Server. ready reports whether the HSM and the database
 // answer, for /readyz.
-func New(o *orders.Service, a *admin.Service, st store.Store, ready func(context.Context) error, log *slog.Logger) *Server {
-	s := &Server{orders: o, admin: a, store: st, ready: ready, log: log, metrics: newMetrics(st), mux: http.NewServeMux(), now: time.Now}
+func New(o *orders.Service, a *admin.Service, st store.Store, ready func(context.Context) error, log *slog.Logger, clk clock.Clock) *Server {
+	s := &Server{orders: o, admin: a, store: st, ready: ready, log: log, metrics: newMetrics(st), mux: http.NewServeMux(), clock: clk}
 	s.routes()
 	return s
 }
@@ -76,7 +77,7 @@ func (s *Server) verifyConnection(cs tls.ConnectionState) error {
 	if err != nil || !c.Disabled {
 		return nil
 	}
-	s.auditUnauthorized(context.Background(), leaf, "tls.disabled_certificate", c)
+	s.auditUnauthorized(context.Background(), leaf, audit.TLSDisabledCertificate, c)
 	return fmt.Errorf("%s %s is disabled", c.Role, c.ID)
 }
 
@@ -96,7 +97,7 @@ func (s *Server) auditUnauthorized(ctx context.Context, leaf *x509.Certificate, 
 		details["caller"] = string(c.Role) + ":" + c.ID
 	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.Audit(audit.Record{Time: s.now(), Event: event, Actor: "cert:" + fp, Outcome: "refused", Details: details})
+		_, err := tx.Audit(audit.Record{Time: s.clock.Now(), Event: event, Actor: "cert:" + fp, Outcome: "refused", Details: details})
 		return err
 	})
 	if err != nil {
@@ -121,14 +122,14 @@ func (s *Server) authorize(role store.Role, h http.HandlerFunc) http.HandlerFunc
 		c, err := s.caller(r.Context(), leaf)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			s.auditUnauthorized(r.Context(), leaf, "tls.unknown_certificate", nil)
+			s.auditUnauthorized(r.Context(), leaf, audit.TLSUnknownCertificate, nil)
 			writeError(w, http.StatusUnauthorized, codeUnauth, "this client certificate is not registered: an officer registers it with `segl rp create`")
 			return
 		case err != nil:
 			s.fail(w, r, err)
 			return
 		case c.Disabled:
-			s.auditUnauthorized(r.Context(), leaf, "tls.disabled_certificate", c)
+			s.auditUnauthorized(r.Context(), leaf, audit.TLSDisabledCertificate, c)
 			writeError(w, http.StatusUnauthorized, codeUnauth, fmt.Sprintf("%s %s is disabled", c.Role, c.ID))
 			return
 		case c.Role != role:

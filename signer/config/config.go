@@ -73,14 +73,26 @@ type Issuer struct {
 // Orders is the order policy.
 type Orders struct {
 	Expiry      Duration `yaml:"expiry"`
-	MaxFailures int      `yaml:"max-failures"`
+	MaxFailures int      `yaml:"max-failures"` // consecutive failed factors, across orders, before a block
 	Block       Duration `yaml:"block"`
+	// ChallengeReissues: how often a code-card or dynamic-linking
+	// challenge may be issued again for one order; ChallengesPerHour: how
+	// many challenges one user may be given in an hour.
+	ChallengeReissues int `yaml:"challenge-reissues"`
+	ChallengesPerHour int `yaml:"challenges-per-hour"`
 }
 
-// Audit is how often the chain is sealed with a signed checkpoint.
+// Audit is how often the chain is sealed with a signed checkpoint, and
+// where checkpoints go besides the database.
 type Audit struct {
 	CheckpointEvery    int      `yaml:"checkpoint-every"`
 	CheckpointInterval Duration `yaml:"checkpoint-interval"`
+	// CheckpointObject is the label of the token data object that holds
+	// the last checkpoint signed, out of a database writer's reach.
+	CheckpointObject string `yaml:"checkpoint-object"`
+	// CheckpointFile, when set, receives every checkpoint as a JSON line,
+	// appended and fsynced: a copy to keep elsewhere.
+	CheckpointFile string `yaml:"checkpoint-file"`
 }
 
 // Officer is an officer's client certificate.
@@ -158,6 +170,7 @@ func (c *Config) defaults() {
 	def(&c.Keys.Activation, "activation")
 	def(&c.Keys.CodeCard, "codecard")
 	def(&c.Keys.DLCode, "dlcode")
+	def(&c.Audit.CheckpointObject, "audit-checkpoint")
 	if c.Orders.Expiry == 0 {
 		c.Orders.Expiry = Duration(3 * time.Minute)
 	}
@@ -166,6 +179,12 @@ func (c *Config) defaults() {
 	}
 	if c.Orders.Block == 0 {
 		c.Orders.Block = Duration(15 * time.Minute)
+	}
+	if c.Orders.ChallengeReissues == 0 {
+		c.Orders.ChallengeReissues = 3
+	}
+	if c.Orders.ChallengesPerHour == 0 {
+		c.Orders.ChallengesPerHour = 20
 	}
 	if c.Audit.CheckpointEvery == 0 {
 		c.Audit.CheckpointEvery = 100
@@ -241,6 +260,12 @@ func (o *Orders) validate() error {
 	if d := time.Duration(o.Block); d < time.Minute {
 		return fmt.Errorf("orders.block: %s; at least 1m", d)
 	}
+	if o.ChallengeReissues < 1 || o.ChallengeReissues > 10 {
+		return fmt.Errorf("orders.challenge-reissues: %d; between 1 and 10", o.ChallengeReissues)
+	}
+	if o.ChallengesPerHour < 1 || o.ChallengesPerHour > 1000 {
+		return fmt.Errorf("orders.challenges-per-hour: %d; between 1 and 1000", o.ChallengesPerHour)
+	}
 	return nil
 }
 
@@ -250,6 +275,9 @@ func (a *Audit) validate() error {
 	}
 	if d := time.Duration(a.CheckpointInterval); d < time.Second {
 		return fmt.Errorf("audit.checkpoint-interval: %s; at least 1s", d)
+	}
+	if strings.TrimSpace(a.CheckpointObject) != a.CheckpointObject || len(a.CheckpointObject) > 56 {
+		return fmt.Errorf("audit.checkpoint-object: %q; a token label of at most 56 bytes, without surrounding spaces", a.CheckpointObject)
 	}
 	return nil
 }

@@ -25,7 +25,9 @@ import (
 	"github.com/segl/segl/signer/api"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/ca"
+	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/jws"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
@@ -36,11 +38,14 @@ import (
 
 // Options are the parts a test may add; production passes none.
 type Options struct {
-	// ExtraFactors are accepted besides the built-in ones. Tests use it
-	// for a second factor until the authenticators of later issues exist.
-	ExtraFactors []orders.Factor
+	// ExtraFactors are accepted besides the built-in ones: tests add
+	// factors that stall or fail on purpose.
+	ExtraFactors []factors.Factor
 	// PasswordParams overrides argon2id's cost (tests make it cheap).
 	PasswordParams password.Params
+	// Clock is the daemon's one clock (default the system's); tests move
+	// it to pass expiries.
+	Clock clock.Clock
 }
 
 // Daemon is a running segld's state.
@@ -52,15 +57,19 @@ type Daemon struct {
 	api    *api.Server
 	tls    *tls.Config
 	audit  crypto.Signer
+	clock  clock.Clock
 	Orders *orders.Service
 	// DLCodes makes and checks dynamic-linking codes; until the SMS
 	// plugins deliver them, tests read the code from here.
-	DLCodes *orders.DLCodeFactor
+	DLCodes *factors.DLCodeFactor
 }
 
 // Open opens the HSM and the database and builds the services.
 func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err error) {
-	d := &Daemon{cfg: cfg, log: log}
+	d := &Daemon{cfg: cfg, log: log, clock: opt.Clock}
+	if d.clock == nil {
+		d.clock = clock.System{}
+	}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -104,7 +113,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	if err != nil {
 		return nil, fmt.Errorf("keys.dlcode: %w", err)
 	}
-	d.DLCodes = &orders.DLCodeFactor{Store: d.db, Key: timedMAC{dlKey, "dlcode_hmac", d.observeHSM}}
+	d.DLCodes = factors.NewDLCode(timedMAC{dlKey, "dlcode_hmac", d.observeHSM})
 	if _, err := d.ks.Find(cfg.Keys.KEK); err != nil {
 		return nil, fmt.Errorf("keys.kek: %w", err)
 	}
@@ -113,26 +122,31 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		return nil, fmt.Errorf("keys.issuer: %w", err)
 	}
 	pepperID := cfg.HSM.Token + "/" + cfg.Keys.Pepper
-	factors := append([]orders.Factor{
-		&orders.PasswordFactor{Pepper: pepper, PepperID: pepperID},
-		&orders.CodeCardFactor{Store: d.db, Master: cardMaster},
-		&orders.OTPFactor{Store: d.db, Seeds: d.ks, Policy: otp.DefaultPolicy},
+	fs := append([]factors.Factor{
+		factors.NewPassword(pepper, pepperID),
+		factors.NewCodeCard(cardMaster),
+		factors.NewOTP(d.db, d.ks, otp.DefaultPolicy),
 		d.DLCodes,
 	}, opt.ExtraFactors...)
-	acts := activation.New(d.ks, actMAC, d.db)
+	acts := activation.New(d.ks, actMAC, d.db, d.clock)
 	acts.Observe = d.observeHSM
 	d.Orders = orders.New(d.db, &orders.Issuer{Name: cfg.Issuer.Name, Key: timedSigner{issuer.Key, "issuer_sign", d.observeHSM},
 		KeyID: kid, Chain: issuer.Chain, Issuer: issuer.Cert},
 		acts,
-		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block)},
-		factors...)
+		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block),
+			ChallengeReissues: cfg.Orders.ChallengeReissues, ChallengesPerHour: cfg.Orders.ChallengesPerHour},
+		d.clock, fs...)
+	clientCAs, err := readCerts(cfg.Path(cfg.TLS.ClientCA))
+	if err != nil {
+		return nil, fmt.Errorf("tls.client-ca: %w", err)
+	}
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
-		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster, Tokens: d.ks}
-	d.api = api.New(d.Orders, adm, d.db, d.ready, log)
+		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs}
+	d.api = api.New(d.Orders, adm, d.db, d.ready, log, d.clock)
 	if err := d.registerOfficers(); err != nil {
 		return nil, err
 	}
-	if d.tls, err = d.tlsConfig(); err != nil {
+	if d.tls, err = d.tlsConfig(clientCAs); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -229,7 +243,7 @@ func (d *Daemon) registerOfficers() error {
 			if err := tx.CreateOfficer(&store.Caller{ID: o.ID, Name: o.Name, Fingerprint: fp, Created: now}); err != nil {
 				return err
 			}
-			_, err := tx.Audit(audit.Record{Time: now, Event: "admin.officer.registered", Actor: "system", Subject: "officer:" + o.ID,
+			_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminOfficerRegistered, Actor: "system", Subject: "officer:" + o.ID,
 				Outcome: "ok", Details: map[string]string{"fingerprint": fp, "source": "config"}})
 			return err
 		})
@@ -240,14 +254,10 @@ func (d *Daemon) registerOfficers() error {
 	return nil
 }
 
-func (d *Daemon) tlsConfig() (*tls.Config, error) {
+func (d *Daemon) tlsConfig(cas []*x509.Certificate) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(d.cfg.Path(d.cfg.TLS.Certificate), d.cfg.Path(d.cfg.TLS.Key))
 	if err != nil {
 		return nil, fmt.Errorf("tls.certificate / tls.key: %w", err)
-	}
-	cas, err := readCerts(d.cfg.Path(d.cfg.TLS.ClientCA))
-	if err != nil {
-		return nil, fmt.Errorf("tls.client-ca: %w", err)
 	}
 	pool := x509.NewCertPool()
 	for _, c := range cas {

@@ -25,22 +25,22 @@ import (
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/daemon/daemontest"
 	"github.com/segl/segl/signer/devenv"
+	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 )
 
-// testFactor is a possession factor for tests: the authenticators that
-// give a real second factor (OTP, code card, app) come with later issues.
+// testFactor is a possession factor whose right value is "ok": the tests
+// of orders themselves (assertions, signatures, refusals, shutdown) use it
+// so that they do not depend on a card or a token; the real factors have
+// tests of their own.
 type testFactor struct{}
 
-func (testFactor) Type() string              { return "test" }
-func (testFactor) Category() orders.Category { return orders.Possession }
-func (testFactor) AMR() string               { return "hwk" }
-func (testFactor) Check(_ context.Context, _ *store.User, _ *store.Order, v string) error {
-	if v != "ok" {
-		return orders.ErrRejected
-	}
-	return nil
+func (testFactor) Type() factors.Type         { return "test" }
+func (testFactor) Category() factors.Category { return factors.Possession }
+func (testFactor) AMR() string                { return "hwk" }
+func (testFactor) Verify(_ context.Context, a *factors.Attempt) (factors.Verdict, error) {
+	return factors.Verdict{Right: a.Value == "ok", Reason: "not ok"}, nil
 }
 
 // env is a daemon started by the test on a real socket, and clients with
@@ -462,10 +462,10 @@ func TestRefusals(t *testing.T) {
 // slowFactor takes its time, so that a shutdown finds it in flight.
 type slowFactor struct{ testFactor }
 
-func (slowFactor) Type() string { return "slow" }
-func (f slowFactor) Check(ctx context.Context, u *store.User, o *store.Order, v string) error {
+func (slowFactor) Type() factors.Type { return "slow" }
+func (f slowFactor) Verify(ctx context.Context, a *factors.Attempt) (factors.Verdict, error) {
 	time.Sleep(500 * time.Millisecond)
-	return f.testFactor.Check(ctx, u, o, v)
+	return f.testFactor.Verify(ctx, a)
 }
 
 func TestGracefulShutdownFinishesRequests(t *testing.T) {
@@ -510,7 +510,7 @@ func TestOrderExpiry(t *testing.T) {
 	e := start(t)
 	e.createUser("dave", "hunter22")
 	o := e.startOrder("auth", map[string]string{"userId": "dave", "endUserIp": "192.0.2.1"})
-	e.d.Orders.SetClock(func() time.Time { return time.Now().Add(3*time.Minute + time.Second) })
+	e.d.Clock.Set(3*time.Minute + time.Second)
 	got := e.collect(o.OrderRef)
 	if got.Status != "failed" || got.HintCode != "expiredTransaction" {
 		t.Fatalf("%+v", got)
@@ -530,12 +530,12 @@ func TestQR(t *testing.T) {
 	if code := e.call(e.rp, "POST", "/rp/v1/qr/verify", map[string]string{"qrData": qr.QRData}, &ok); code != 200 || ok.OrderRef != o.OrderRef {
 		t.Fatalf("fresh scan: %d %+v", code, ok)
 	}
-	e.d.Orders.SetClock(func() time.Time { return time.Now().Add(5 * time.Second) })
+	e.d.Clock.Set(5 * time.Second)
 	var errResp apiError
 	if code := e.call(e.rp, "POST", "/rp/v1/qr/verify", map[string]string{"qrData": qr.QRData}, &errResp); code != 400 {
 		t.Fatalf("a 5-second-old QR code was accepted: %d", code)
 	}
-	e.d.Orders.SetClock(time.Now) // fresh again: only the forgery is wrong below
+	e.d.Clock.Set(0) // fresh again: only the forgery is wrong below
 	forged := qr.QRData[:len(qr.QRData)-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", qr.QRData[len(qr.QRData)-1])+1)%16])
 	if code := e.call(e.rp, "POST", "/rp/v1/qr/verify", map[string]string{"qrData": forged}, &errResp); code != 400 {
 		t.Fatalf("a forged QR code was accepted: %d", code)

@@ -370,7 +370,7 @@ func Bootstrap(d *daemon.Daemon, cfg *config.Config) error {
 		if err := tx.CreateRP(&store.RP{ID: DevRP, Name: "Development relying party", Fingerprint: fp, CertPEM: pemBytes, Created: now}); err != nil {
 			return err
 		}
-		_, err := tx.Audit(audit.Record{Time: now, Event: "admin.rp.created", Actor: "system", Subject: "rp:" + DevRP, Outcome: "ok",
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminRPCreated, Actor: "system", Subject: "rp:" + DevRP, Outcome: "ok",
 			Details: map[string]string{"fingerprint": fp, "source": "segld dev"}})
 		return err
 	})

@@ -20,11 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segl/segl/signer/activation"
 	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/clock"
+	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/jws"
 	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/signer/store"
@@ -36,11 +38,6 @@ var (
 	ErrNotFound = errors.New("no such order")
 	// ErrAlreadyInProgress: the user has a pending order already.
 	ErrAlreadyInProgress = errors.New("the user has an order in progress")
-	// ErrUsedConcurrently: the value was right, but a request that came
-	// at the same moment used it first (a double submission, or two
-	// daemons given the same code). It is not a failure of the user's:
-	// the order's state answers it, and nothing is counted.
-	ErrUsedConcurrently = errors.New("used by a concurrent request")
 )
 
 // Hint codes, BankID's names where one fits.
@@ -70,6 +67,8 @@ type Config struct {
 	Block             time.Duration // how long a block lasts; default 15 minutes
 	AssertionLifetime time.Duration // JWS exp - iat; default 5 minutes
 	QRMaxAge          time.Duration // default 3 seconds
+	ChallengeReissues int           // a challenge issued again for one order at most this often; default 3
+	ChallengesPerHour int           // challenges one user may be given in an hour; default 20
 }
 
 // Service runs orders.
@@ -77,13 +76,15 @@ type Service struct {
 	store   store.Store
 	issuer  *Issuer
 	acts    *activation.Authority
-	factors map[string]Factor
+	factors map[factors.Type]factors.Factor
+	rules   factors.Rules
 	cfg     Config
-	clock   atomic.Pointer[func() time.Time]
+	clock   clock.Clock
 }
 
-// New returns a Service accepting the given factors.
-func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, factors ...Factor) *Service {
+// New returns a Service accepting the given factors, reading the time
+// from clk.
+func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, clk clock.Clock, fs ...factors.Factor) *Service {
 	if cfg.Expiry == 0 {
 		cfg.Expiry = 3 * time.Minute
 	}
@@ -99,19 +100,16 @@ func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, fa
 	if cfg.QRMaxAge == 0 {
 		cfg.QRMaxAge = 3 * time.Second
 	}
-	s := &Service{store: st, issuer: iss, acts: acts, cfg: cfg, factors: map[string]Factor{}}
-	s.SetClock(time.Now)
-	for _, f := range factors {
+	s := &Service{store: st, issuer: iss, acts: acts, cfg: cfg, clock: clk, factors: map[factors.Type]factors.Factor{},
+		rules: factors.Rules{Users: factors.Lockout{MaxFailures: cfg.MaxFailures, BlockFor: factors.Fixed(cfg.Block)},
+			ChallengeReissues: cfg.ChallengeReissues, ChallengesPerHour: cfg.ChallengesPerHour}}
+	for _, f := range fs {
 		s.factors[f.Type()] = f
 	}
 	return s
 }
 
-// SetClock replaces the clock, for tests of expiry; it is safe while
-// requests are served.
-func (s *Service) SetClock(now func() time.Time) { s.clock.Store(&now) }
-
-func (s *Service) now() time.Time { return (*s.clock.Load())() }
+func (s *Service) now() time.Time { return s.clock.Now() }
 
 // StartResponse answers /rp/v1/auth and /rp/v1/sign.
 type StartResponse struct {
@@ -184,7 +182,7 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 		if o.Payment != "" {
 			details["payment"] = o.Payment
 		}
-		_, err := tx.Audit(audit.Record{Time: now, Event: "order.started", Actor: rpActor(rp), Subject: "order:" + o.Ref,
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.OrderStarted, Actor: rpActor(rp), Subject: "order:" + o.Ref,
 			Outcome: "ok", Details: details})
 		return err
 	})
@@ -199,7 +197,7 @@ func usable(u *store.User, now time.Time) error {
 	if u.Disabled {
 		return invalid("user %s is disabled", u.ID)
 	}
-	if now.Before(u.BlockedUntil) {
+	if u.Blocked(now) {
 		return invalid("user %s is blocked after repeated failed factors until %s; an officer can lift it with `segl users enable`",
 			u.ID, u.BlockedUntil.Format(time.RFC3339))
 	}
@@ -214,7 +212,7 @@ func (s *Service) expire(tx store.Tx, now time.Time) error {
 		return err
 	}
 	for _, o := range expired {
-		if _, err := tx.Audit(audit.Record{Time: now, Event: "order.expired", Actor: "system", Subject: "order:" + o.Ref,
+		if _, err := tx.Audit(audit.Record{Time: now, Event: audit.OrderExpired, Actor: "system", Subject: "order:" + o.Ref,
 			Outcome: "ok"}); err != nil {
 			return err
 		}
@@ -293,7 +291,7 @@ func (s *Service) Cancel(ctx context.Context, rp, ref string) error {
 		if err := tx.UpdateOrder(o); err != nil {
 			return err
 		}
-		_, err = tx.Audit(audit.Record{Time: now, Event: "order.cancelled", Actor: rpActor(rp), Subject: "order:" + ref, Outcome: "ok"})
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.OrderCancelled, Actor: rpActor(rp), Subject: "order:" + ref, Outcome: "ok"})
 		return err
 	})
 }
@@ -343,7 +341,8 @@ func (s *Service) QRVerify(ctx context.Context, rp, data string) (string, error)
 }
 
 // FactorResponse answers /rp/v1/factor. A wrong factor of any type gets
-// the same answer: accepted false, and the order's state.
+// the same answer: accepted false, and the order's state; so does a
+// duplicate of a right one.
 type FactorResponse struct {
 	OrderRef string           `json:"orderRef"`
 	Accepted bool             `json:"accepted"`
@@ -352,30 +351,31 @@ type FactorResponse struct {
 }
 
 // SubmitFactor checks one factor for a pending order and completes the
-// order when it is the second, independent one.
+// order when it is the second, independent one. The factor decides
+// outside any transaction; what it decided is settled by the factor rules
+// in one transaction that reads the order and the user again, so a value
+// that lost a race, or came again after it was accepted, counts nothing.
 func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorRequest) (*FactorResponse, error) {
-	f, ok := s.factors[req.Type]
+	f, ok := s.factors[factors.Type(req.Type)]
 	if !ok {
 		return nil, invalid("type %q is not a factor this server accepts (%s)", req.Type, s.factorTypes())
 	}
 	if req.Value == "" {
 		return nil, invalid("value is empty")
 	}
-	if len(req.Value) > 1024 {
-		return nil, invalid("value is longer than 1024 bytes")
+	if utf8.RuneCountInString(req.Value) > MaxFactorValue {
+		return nil, invalid("value is longer than %d characters", MaxFactorValue)
 	}
 	o, err := s.order(ctx, rp, req.OrderRef)
 	if err != nil {
 		return nil, err
 	}
-	if o.State != store.StatePending {
-		return &FactorResponse{OrderRef: o.Ref, Status: o.State, HintCode: o.Hint}, nil
+	state := &FactorResponse{OrderRef: o.Ref, Status: o.State, HintCode: o.Hint}
+	if o.State != store.StatePending || slices.Contains(o.Factors, string(f.Type())) {
+		return state, nil // finished, or this factor passed: a repeat changes nothing
 	}
 	if o.User == "" {
 		return nil, invalid("order %s has no user yet: start it with userId", o.Ref)
-	}
-	if slices.Contains(o.Factors, f.Type()) {
-		return nil, invalid("factor %s was passed already for this order", f.Type())
 	}
 	var u *store.User
 	if err := s.store.View(ctx, func(r store.Reader) error {
@@ -388,11 +388,13 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	if err := usable(u, now); err != nil {
 		return nil, err
 	}
-	checkErr := f.Check(ctx, u, o, req.Value)
-	if checkErr != nil && !errors.Is(checkErr, ErrRejected) {
-		return nil, fmt.Errorf("check %s: %w", f.Type(), checkErr)
+	verdict, err := f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: req.Value, Now: now})
+	if err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("check %s: %w", f.Type(), err)
 	}
-	accepted := checkErr == nil
 
 	var act *activation.Activation
 	resp := &FactorResponse{OrderRef: o.Ref}
@@ -404,41 +406,38 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 		if u, err = tx.User(o.User); err != nil {
 			return err
 		}
-		// A block or disable that landed while the factor was checked
-		// wins: the answer is then the order's state, not an acceptance.
-		if o.State != store.StatePending || !now.Before(o.Expires) || slices.Contains(o.Factors, f.Type()) || usable(u, now) != nil {
-			accepted = false
-			resp.Status, resp.HintCode = o.State, o.Hint
+		resp.Status, resp.HintCode = o.State, o.Hint
+		// Finished, expired, or the user blocked or disabled while the
+		// factor was checked: that wins, and nothing is counted.
+		if o.State != store.StatePending || !now.Before(o.Expires) || usable(u, now) != nil {
 			return nil
 		}
-		subject := "order:" + o.Ref
-		if errors.Is(checkErr, ErrUsedConcurrently) {
-			resp.Status, resp.HintCode = o.State, o.Hint
+		outcome, err := s.rules.Settle(tx, f, u, o, verdict, rpActor(rp), now)
+		if err != nil {
+			return err
+		}
+		switch outcome {
+		case factors.Duplicate:
 			return nil
-		}
-		if !accepted {
-			return s.refuse(tx, u, o, f, now, resp)
-		}
-		u.Failures = 0
-		if err := tx.UpdateUser(u); err != nil {
-			return err
-		}
-		o.Factors = append(o.Factors, f.Type())
-		o.Hint = HintUserSign
-		if _, err := tx.Audit(audit.Record{Time: now, Event: "factor.accepted", Actor: rpActor(rp), Subject: subject, Outcome: "ok",
-			Details: map[string]string{"user": u.ID, "factor": f.Type()}}); err != nil {
-			return err
-		}
-		if s.complete(o) {
-			switch o.Kind {
-			case store.KindAuth:
-				if err := s.completeAuth(tx, u, o, now); err != nil {
+		case factors.Blocked:
+			o.State, o.Hint, o.Completed = store.StateFailed, HintBlocked, now
+		case factors.Accepted:
+			resp.Accepted = true
+			o.Hint = HintUserSign
+			if s.complete(o) {
+				if err := s.rules.Completed(tx, u); err != nil {
 					return err
 				}
-			case store.KindSign:
-				act, err = s.acts.Issue(tx, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
-				if err != nil {
-					return err
+				switch o.Kind {
+				case store.KindAuth:
+					if err := s.completeAuth(tx, u, o, now); err != nil {
+						return err
+					}
+				case store.KindSign:
+					act, err = s.acts.Issue(tx, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
+					if err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -446,9 +445,9 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 		return tx.UpdateOrder(o)
 	})
 	if err != nil {
+		resp.Accepted = false
 		return nil, err
 	}
-	resp.Accepted = accepted
 	if act != nil {
 		if err := s.completeSign(ctx, u, o, act); err != nil {
 			return nil, err
@@ -458,35 +457,11 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	return resp, nil
 }
 
-// refuse counts a failed factor against the user across all channels and
-// blocks them at the limit, failing their pending order.
-func (s *Service) refuse(tx store.Tx, u *store.User, o *store.Order, f Factor, now time.Time, resp *FactorResponse) error {
-	u.Failures++
-	details := map[string]string{"user": u.ID, "factor": f.Type(), "failures": fmt.Sprint(u.Failures)}
-	if _, err := tx.Audit(audit.Record{Time: now, Event: "factor.refused", Actor: rpActor(o.RP), Subject: "order:" + o.Ref,
-		Outcome: "refused", Details: details}); err != nil {
-		return err
-	}
-	if u.Failures >= s.cfg.MaxFailures {
-		u.BlockedUntil = now.Add(s.cfg.Block)
-		o.State, o.Hint, o.Completed = store.StateFailed, HintBlocked, now
-		if err := tx.UpdateOrder(o); err != nil {
-			return err
-		}
-		if _, err := tx.Audit(audit.Record{Time: now, Event: "user.blocked", Actor: "system", Subject: "user:" + u.ID, Outcome: "ok",
-			Details: map[string]string{"until": u.BlockedUntil.UTC().Format(time.RFC3339), "failures": fmt.Sprint(u.Failures)}}); err != nil {
-			return err
-		}
-	}
-	resp.Status, resp.HintCode = o.State, o.Hint
-	return tx.UpdateUser(u)
-}
-
 // complete reports whether an order's passed factors complete it: two
 // categories, and for a payment a dynamically linked one (PSD2 RTS art. 5:
 // a code card or token code alone does not depend on amount and payee).
 func (s *Service) complete(o *store.Order) bool {
-	if o.Payment != "" && !slices.Contains(o.Factors, "dlcode") {
+	if o.Payment != "" && !slices.Contains(o.Factors, string(factors.DLCode)) {
 		return false
 	}
 	return s.independent(o.Factors)
@@ -494,9 +469,9 @@ func (s *Service) complete(o *store.Order) bool {
 
 // independent reports whether the passed factors span two categories.
 func (s *Service) independent(passed []string) bool {
-	seen := map[Category]bool{}
+	seen := map[factors.Category]bool{}
 	for _, t := range passed {
-		if f, ok := s.factors[t]; ok {
+		if f, ok := s.factors[factors.Type(t)]; ok {
 			seen[f.Category()] = true
 		}
 	}
@@ -506,7 +481,7 @@ func (s *Service) independent(passed []string) bool {
 func (s *Service) amr(passed []string) []string {
 	var amr []string
 	for _, t := range passed {
-		if f, ok := s.factors[t]; ok && !slices.Contains(amr, f.AMR()) {
+		if f, ok := s.factors[factors.Type(t)]; ok && !slices.Contains(amr, f.AMR()) {
 			amr = append(amr, f.AMR())
 		}
 	}
@@ -516,7 +491,7 @@ func (s *Service) amr(passed []string) []string {
 func (s *Service) factorTypes() string {
 	var ts []string
 	for t := range s.factors {
-		ts = append(ts, t)
+		ts = append(ts, string(t))
 	}
 	slices.Sort(ts)
 	return fmt.Sprint(ts)
@@ -562,7 +537,7 @@ func (s *Service) completeAuth(tx store.Tx, u *store.User, o *store.Order, now t
 		return err
 	}
 	o.State, o.Hint, o.Completed = store.StateComplete, "", now
-	_, err = tx.Audit(audit.Record{Time: now, Event: "assertion.issued", Actor: "system", Subject: "order:" + o.Ref, Outcome: "ok",
+	_, err = tx.Audit(audit.Record{Time: now, Event: audit.AssertionIssued, Actor: "system", Subject: "order:" + o.Ref, Outcome: "ok",
 		Details: map[string]string{"user": u.ID, "aud": o.RP}})
 	return err
 }
@@ -587,7 +562,7 @@ func (s *Service) completeSign(ctx context.Context, u *store.User, o *store.Orde
 			if err := tx.UpdateOrder(o); err != nil {
 				return err
 			}
-			_, err := tx.Audit(audit.Record{Time: now, Event: "signature.failed", Actor: "system", Subject: "order:" + o.Ref,
+			_, err := tx.Audit(audit.Record{Time: now, Event: audit.SignatureFailed, Actor: "system", Subject: "order:" + o.Ref,
 				Outcome: "error", Details: map[string]string{"user": u.ID, "error": signErr.Error()}})
 			if err != nil {
 				return err
@@ -607,7 +582,7 @@ func (s *Service) completeSign(ctx context.Context, u *store.User, o *store.Orde
 		if err := tx.UpdateOrder(o); err != nil {
 			return err
 		}
-		_, err = tx.Audit(audit.Record{Time: now, Event: "signature.made", Actor: "system", Subject: "order:" + o.Ref, Outcome: "ok",
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.SignatureMade, Actor: "system", Subject: "order:" + o.Ref, Outcome: "ok",
 			Details: map[string]string{"user": u.ID, "digest": hex.EncodeToString(o.DocumentDigest), "activation": act.ID}})
 		return err
 	})
@@ -625,9 +600,10 @@ type ChallengeRequest struct {
 }
 
 // Challenge asks a challenging factor for what the user must answer,
-// replacing any earlier challenge of the order.
+// replacing any earlier challenge of the order, within the factor rules'
+// limits on challenges.
 func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeRequest) (any, error) {
-	f, ok := s.factors[req.Type].(Challenger)
+	f, ok := s.factors[factors.Type(req.Type)].(factors.Challenger)
 	if !ok {
 		return nil, invalid("type %q has no challenge", req.Type)
 	}
@@ -641,12 +617,18 @@ func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeReques
 	if o.User == "" {
 		return nil, invalid("order %s has no user yet: start it with userId", o.Ref)
 	}
+	if slices.Contains(o.Factors, string(f.Type())) {
+		return nil, invalid("factor %s was passed already for order %s", f.Type(), o.Ref)
+	}
 	now := s.now()
 	var shown any
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		o, err := tx.Order(req.OrderRef)
 		if err != nil {
 			return err
+		}
+		if o.State != store.StatePending || !now.Before(o.Expires) {
+			return invalid("order %s is no longer pending", o.Ref)
 		}
 		u, err := tx.User(o.User)
 		if err != nil {
@@ -655,16 +637,19 @@ func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeReques
 		if err := usable(u, now); err != nil {
 			return err
 		}
+		if err := s.rules.AllowChallenge(tx, u, o, f.Type(), now); err != nil {
+			return err
+		}
 		var stored string
-		if stored, shown, err = f.Challenge(tx, u, o); err != nil {
+		if stored, shown, err = f.Challenge(tx, &factors.Attempt{User: u, Order: o, Now: now}); err != nil {
 			return err
 		}
 		o.Challenge = stored
 		if err := tx.UpdateOrder(o); err != nil {
 			return err
 		}
-		_, err = tx.Audit(audit.Record{Time: now, Event: "challenge.issued", Actor: rpActor(rp), Subject: "order:" + o.Ref, Outcome: "ok",
-			Details: map[string]string{"user": u.ID, "factor": f.Type(), "challenge": stored}})
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.ChallengeIssued, Actor: rpActor(rp), Subject: "order:" + o.Ref, Outcome: "ok",
+			Details: map[string]string{"user": u.ID, "factor": string(f.Type()), "challenge": stored}})
 		return err
 	})
 	return shown, err

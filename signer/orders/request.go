@@ -2,11 +2,14 @@ package orders
 
 import (
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"net/netip"
 	"regexp"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/segl/segl/signer/errs"
+	"github.com/segl/segl/signer/factors"
+	"github.com/segl/segl/tokens/dlcode"
 )
 
 // Limits on what a relying party may send.
@@ -14,24 +17,24 @@ const (
 	// MaxUserVisibleData is BankID's limit on userVisibleData: 1,500
 	// characters of base64 (about 1,125 bytes of text).
 	MaxUserVisibleData = 1500
-	maxUserID          = 64
+	// MaxFactorValue bounds a factor's value, in characters.
+	MaxFactorValue = 1024
+	maxUserID      = 64
 )
 
 // ErrInvalid marks a request that is wrong as sent (errorCode
 // invalidParameters); its text says which field and why.
-var ErrInvalid = errors.New("invalid parameters")
+var ErrInvalid = errs.ErrInvalid
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-}
+func invalid(format string, args ...any) error { return errs.Invalid(format, args...) }
 
 // StartRequest is the body of /rp/v1/auth and /rp/v1/sign.
 type StartRequest struct {
-	UserID          string          `json:"userId,omitempty"`
-	UserVisibleData string          `json:"userVisibleData,omitempty"`
-	DocumentDigest  string          `json:"documentDigest,omitempty"`
-	EndUserIP       string          `json:"endUserIp"`
-	Payment         *PaymentRequest `json:"payment,omitempty"`
+	UserID          string           `json:"userId,omitempty"`
+	UserVisibleData string           `json:"userVisibleData,omitempty"`
+	DocumentDigest  string           `json:"documentDigest,omitempty"`
+	EndUserIP       string           `json:"endUserIp"`
+	Payment         *factors.Payment `json:"payment,omitempty"`
 }
 
 var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
@@ -59,14 +62,16 @@ func (r *StartRequest) check(sign bool) (digest []byte, err error) {
 	if r.EndUserIP == "" {
 		return nil, invalid("endUserIp is required: the IP address of the user's device as the front end sees it")
 	}
-	if _, err := netip.ParseAddr(r.EndUserIP); err != nil {
-		return nil, invalid("endUserIp is not an IPv4 or IPv6 address")
+	// An address only: netip also takes an IPv6 zone ("fe80::1%eth0"),
+	// which is free text from the caller and names nothing of the user's.
+	if ip, err := netip.ParseAddr(r.EndUserIP); err != nil || ip.Zone() != "" {
+		return nil, invalid("endUserIp is not an IPv4 or IPv6 address (without a zone)")
 	}
 	if sign && r.UserVisibleData == "" {
 		return nil, invalid("userVisibleData is required for sign: the user must see what they sign")
 	}
 	if r.Payment != nil {
-		if err := r.Payment.check(); err != nil {
+		if err := checkPayment(r.Payment); err != nil {
 			return nil, err
 		}
 		if r.UserID == "" {
@@ -81,8 +86,8 @@ func (r *StartRequest) check(sign bool) (digest []byte, err error) {
 		if err != nil {
 			return nil, invalid("userVisibleData is not standard base64")
 		}
-		if !utf8.Valid(text) {
-			return nil, invalid("userVisibleData is not base64 of UTF-8 text")
+		if err := CheckShown("userVisibleData", string(text), true); err != nil {
+			return nil, err
 		}
 	}
 	if !sign {
@@ -96,6 +101,55 @@ func (r *StartRequest) check(sign bool) (digest []byte, err error) {
 		return nil, invalid("documentDigest must be the base64 of the document's 32-byte SHA-256")
 	}
 	return digest, nil
+}
+
+// checkPayment checks a payment as the user will approve it: the code's
+// own input rules, a currency in use, a payee shown as it is.
+func checkPayment(p *factors.Payment) error {
+	if err := (dlcode.Payment{OrderRef: "-", AmountMinor: p.AmountMinor, Currency: p.Currency, Payee: p.Payee}).Check(); err != nil {
+		return invalid("payment: %s", strings.TrimPrefix(err.Error(), "dlcode: "))
+	}
+	if !ActiveCurrency(p.Currency) {
+		return invalid("payment: currency %q is not an active ISO 4217 currency", p.Currency)
+	}
+	return CheckShown("payment.payee", p.Payee, false)
+}
+
+// CheckShown refuses text that would not look to the user like what it
+// is: what the user sees must be what they approve. It refuses invalid
+// UTF-8; C0 and C1 control characters and DEL (a newline is allowed where
+// newlines is set); bidirectional overrides, embeddings and isolates
+// (U+202A–U+202E, U+2066–U+2069) and marks; zero-width and invisible
+// characters; and the Unicode line and paragraph separators.
+func CheckShown(field, text string, newlines bool) error {
+	if !utf8.ValidString(text) {
+		return invalid("%s is not UTF-8 text", field)
+	}
+	for i, r := range text {
+		if r == '\n' && newlines {
+			continue
+		}
+		if why := hidden(r); why != "" {
+			return invalid("%s holds %s (U+%04X at byte %d): the user must see exactly what they approve", field, why, r, i)
+		}
+	}
+	return nil
+}
+
+// hidden names what r is when it is a character that changes how text
+// reads without being seen, or "".
+func hidden(r rune) string {
+	switch {
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+		return "a control character"
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return "a bidirectional control"
+	case r >= 0x200b && r <= 0x200d, r >= 0x2060 && r <= 0x2064, r == 0xfeff, r == 0x180e, r == 0x00ad:
+		return "an invisible character"
+	case r == 0x2028 || r == 0x2029:
+		return "a line or paragraph separator"
+	}
+	return ""
 }
 
 // FactorRequest is the body of /rp/v1/factor.

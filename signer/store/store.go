@@ -81,6 +81,9 @@ type Tx interface {
 	CreateRP(rp *RP) error
 	UpdateRP(rp *RP) error
 	CreateOfficer(o *Caller) error
+	// UpdateOfficer writes an officer's name, certificate fingerprint and
+	// state, found by ID.
+	UpdateOfficer(o *Caller) error
 
 	// CreateOrder refuses (ErrExists) a second pending order for a user.
 	CreateOrder(o *Order) error
@@ -113,6 +116,20 @@ type Tx interface {
 	MarkCodeCardPrinted(serial string, at time.Time) (bool, error)
 	// SpendCodeCardEntry marks an entry spent, once: false when it was.
 	SpendCodeCardEntry(serial string, idx int) (bool, error)
+	// OfferCodeCardEntry records the entry a challenge shows, so that it
+	// is shown again until it is answered (-1: none).
+	OfferCodeCardEntry(serial string, idx int) error
+
+	// SwapChallenge replaces an order's challenge with next only if it is
+	// still old, in one conditional UPDATE: of concurrent answers to one
+	// challenge exactly one swaps it.
+	SwapChallenge(ref, old, next string) (bool, error)
+	// RecordChallenge notes a challenge issued, for the limits on them.
+	RecordChallenge(c ChallengeIssue) error
+	// CountChallenges counts the challenges of a factor type issued for an
+	// order, and those of any type issued to a user since a time. Records
+	// older than an hour may be forgotten.
+	CountChallenges(order, user, factor string, since time.Time) (ChallengeCounts, error)
 
 	// Audit appends a record: the store assigns Seq and the chain hash.
 	Audit(r audit.Record) (audit.Stored, error)
@@ -158,15 +175,40 @@ type User struct {
 	// Password is the personal password's verifier (tokens/password), or
 	// empty when none is set.
 	Password string
-	// Failures counts consecutive failed factors across all channels;
-	// BlockedUntil is set when they reach the limit.
-	Failures     int
-	BlockedUntil time.Time
+	// Lockout counts consecutive failed factors across all channels and
+	// orders, until an order completes (signer/factors).
+	Lockout
 
 	// SigningKey is the user's signing key, wrapped under the KEK
 	// (hsm.WrappedKey's binary form); Certificate is its DER certificate.
 	SigningKey  []byte
 	Certificate []byte
+}
+
+// Lockout is the failure count of something that can be guessed at: a
+// user, an OTP token. signer/factors owns its rules.
+type Lockout struct {
+	Failures     int       // consecutive failures since the last success or block
+	Blocks       int       // blocks so far
+	BlockedUntil time.Time // zero, or when the current block ends
+}
+
+// Blocked reports whether a block is in force at now.
+func (l Lockout) Blocked(now time.Time) bool { return now.Before(l.BlockedUntil) }
+
+// ChallengeIssue is one challenge issued to a user for an order.
+type ChallengeIssue struct {
+	Order  string
+	User   string
+	Factor string
+	Issued time.Time
+}
+
+// ChallengeCounts are what CountChallenges found.
+type ChallengeCounts struct {
+	ForOrder      int
+	ForUser       int
+	OldestForUser time.Time // the earliest of ForUser's, zero when none
 }
 
 // OrderKind is what an order asks of the user.
@@ -228,10 +270,19 @@ type Activation struct {
 	Created time.Time
 }
 
+// TokenKind is the kind of an OTP token.
+type TokenKind string
+
+const (
+	TokenHOTP   TokenKind = "hotp"
+	TokenTOTP   TokenKind = "totp"
+	TokenYubico TokenKind = "yubico"
+)
+
 // OTPToken is a hardware OTP token (HOTP, TOTP or Yubico OTP).
 type OTPToken struct {
 	Serial string
-	Kind   string // "hotp", "totp" or "yubico"
+	Kind   TokenKind
 	Hash   string // "sha1", "sha256", "sha512"; "" for Yubico
 	Digits int
 	Step   int64  // TOTP step in seconds
@@ -240,12 +291,12 @@ type OTPToken struct {
 	// Counter is, for HOTP, the next counter a code may use; for TOTP, the
 	// last time step used; for Yubico, the last position (use counter << 8
 	// | session counter) used. -1 before the first for TOTP and Yubico.
-	Counter      int64
-	Drift        int64 // TOTP: steps the token's clock is off, as last seen
-	Failures     int
-	Blocks       int // blocks so far, for the doubling block time
-	BlockedUntil time.Time
-	Created      time.Time
+	Counter int64
+	Drift   int64 // TOTP: steps the token's clock is off, as last seen
+	// Lockout counts wrong codes against this token; each block lasts
+	// twice as long as the one before.
+	Lockout
+	Created time.Time
 	// Yubico only: the modhex public ID its OTPs begin with, and the hex
 	// private ID inside them.
 	PublicID, PrivateID string
@@ -262,11 +313,15 @@ const (
 
 // CodeCard is a printed card of 148 codes.
 type CodeCard struct {
-	Serial  string
-	User    string
-	Status  CodeCardStatus
-	Keys    []int  // the key numbers, entry i's at index i
-	Spent   []bool // filled by reads
+	Serial string
+	User   string
+	Status CodeCardStatus
+	Keys   []int  // the key numbers, entry i's at index i
+	Spent  []bool // filled by reads
+	// Offered is the entry a challenge showed and no answer has spent yet
+	// (-1: none): it is shown again until answered, so asking again never
+	// shows another key number.
+	Offered int
 	Created time.Time
 	Printed time.Time // zero until printed
 }

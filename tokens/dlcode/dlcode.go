@@ -30,6 +30,9 @@ type Payment struct {
 	Payee       string // as shown to the user
 }
 
+// MaxPayee is the longest payee, in characters.
+const MaxPayee = 140
+
 var (
 	amountRE   = regexp.MustCompile(`^(0|[1-9][0-9]{0,17})$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -44,8 +47,8 @@ func (p Payment) Check() error {
 		return fmt.Errorf("dlcode: amountMinor %q is not a whole number of minor units without leading zeros", p.AmountMinor)
 	case !currencyRE.MatchString(p.Currency):
 		return fmt.Errorf("dlcode: currency %q is not an ISO 4217 code", p.Currency)
-	case p.Payee == "" || !utf8.ValidString(p.Payee) || strings.ContainsRune(p.Payee, 0) || len(p.Payee) > 140:
-		return errors.New("dlcode: payee must be 1 to 140 bytes of UTF-8 without NUL")
+	case p.Payee == "" || !utf8.ValidString(p.Payee) || strings.ContainsRune(p.Payee, 0) || utf8.RuneCountInString(p.Payee) > MaxPayee:
+		return fmt.Errorf("dlcode: payee must be 1 to %d characters of UTF-8 without NUL", MaxPayee)
 	}
 	return nil
 }

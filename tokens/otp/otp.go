@@ -22,6 +22,14 @@ type HMAC interface {
 // Hash names a token's HMAC hash as PSKC and the vector files do.
 type Hash string
 
+// Kind is HOTP (a counter) or TOTP (the time).
+type Kind string
+
+const (
+	KindHOTP Kind = "hotp"
+	KindTOTP Kind = "totp"
+)
+
 const (
 	SHA1   Hash = "sha1"
 	SHA256 Hash = "sha256"

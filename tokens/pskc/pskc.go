@@ -142,7 +142,7 @@ type Token struct {
 	Package int // 1-based position in the file, for messages
 	Serial  string
 	KeyID   string
-	Kind    string // "hotp" or "totp"
+	Kind    otp.Kind
 	Hash    otp.Hash
 	Digits  int
 	Counter uint64 // HOTP: the next counter
@@ -425,9 +425,9 @@ func (p *keyPackage) token(n int, prot *Protection) (*Token, error) {
 	t := &Token{Package: n, Serial: serial, KeyID: k.ID, Hash: otp.SHA1}
 	switch k.Algorithm {
 	case algoHOTP:
-		t.Kind = "hotp"
+		t.Kind = otp.KindHOTP
 	case algoTOTP:
-		t.Kind, t.Step = "totp", 30
+		t.Kind, t.Step = otp.KindTOTP, 30
 	default:
 		return fail("Algorithm %q is not HOTP or TOTP", k.Algorithm)
 	}
@@ -501,7 +501,7 @@ func (p *keyPackage) token(n int, prot *Protection) (*Token, error) {
 		}
 		t.Counter = c
 	}
-	if t.Kind == "totp" && k.TimeInterval != nil {
+	if t.Kind == otp.KindTOTP && k.TimeInterval != nil {
 		step, err := strconv.ParseInt(strings.TrimSpace(*k.TimeInterval), 10, 64)
 		if err != nil || (step != 30 && step != 60) {
 			clear(secret)
@@ -509,7 +509,7 @@ func (p *keyPackage) token(n int, prot *Protection) (*Token, error) {
 		}
 		t.Step = step
 	}
-	if t.Kind == "totp" && k.Time != nil && strings.TrimSpace(*k.Time) != "0" {
+	if t.Kind == otp.KindTOTP && k.Time != nil && strings.TrimSpace(*k.Time) != "0" {
 		clear(secret)
 		return fail("Time (T0) %q; Segl reads tokens whose T0 is 0", *k.Time)
 	}

@@ -10,20 +10,22 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
 	"github.com/segl/segl/signer/devenv"
-	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/tokens/password"
 )
 
 // Daemon is a running segld and the setup it runs on.
 type Daemon struct {
 	*daemon.Daemon
-	Dev  *devenv.Env
-	Addr string // https://127.0.0.1:port
-	Logs *Buffer
-	stop func() error
+	Dev   *devenv.Env
+	Addr  string // https://127.0.0.1:port
+	Logs  *Buffer
+	Clock *clock.Shifted // the daemon's one clock: move it to pass expiries
+	stop  func() error
 }
 
 // Stop shuts the daemon down as SIGTERM does and returns when Serve has
@@ -49,8 +51,8 @@ func (b *Buffer) String() string {
 }
 
 // Start runs segld until the test ends. Password hashing is made cheap;
-// factors are accepted besides the password.
-func Start(t testing.TB, factors ...orders.Factor) *Daemon {
+// factors are accepted besides the built-in ones.
+func Start(t testing.TB, factors ...factors.Factor) *Daemon {
 	t.Helper()
 	// devenv sets SOFTHSM2_CONF for the process; t.Setenv restores it.
 	t.Setenv("SOFTHSM2_CONF", "")
@@ -65,7 +67,8 @@ func Start(t testing.TB, factors ...orders.Factor) *Daemon {
 		t.Fatal(err)
 	}
 	logs := &Buffer{}
-	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: factors, PasswordParams: password.MinParams})
+	clk := &clock.Shifted{}
+	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: factors, PasswordParams: password.MinParams, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +99,5 @@ func Start(t testing.TB, factors ...orders.Factor) *Daemon {
 		}
 		d.Close()
 	})
-	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs, stop: stop}
+	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs, Clock: clk, stop: stop}
 }

@@ -27,7 +27,7 @@ func (r reader) CodeCards(user string) ([]*store.CodeCard, error) {
 }
 
 func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT serial, user_id, status, keys, created, printed FROM codecards `+where, args...)
+	rows, err := r.q.QueryContext(r.ctx, `SELECT serial, user_id, status, keys, created, printed, offered FROM codecards `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) 
 		var c store.CodeCard
 		var keys string
 		var created, printed int64
-		if err := rows.Scan(&c.Serial, &c.User, &c.Status, &keys, &created, &printed); err != nil {
+		if err := rows.Scan(&c.Serial, &c.User, &c.Status, &keys, &created, &printed, &c.Offered); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -110,6 +110,11 @@ func (t *txn) SpendCodeCardEntry(serial string, idx int) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+func (t *txn) OfferCodeCardEntry(serial string, idx int) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE codecards SET offered = ? WHERE serial = ?`, idx, serial)
+	return affected(res, err, "code card "+serial)
 }
 
 func (t *txn) MarkCodeCardPrinted(serial string, at time.Time) (bool, error) {

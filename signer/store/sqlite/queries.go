@@ -39,12 +39,12 @@ func notFound(err error, what string) error {
 
 // Users.
 
-const userCols = `id, name, phone, disabled, created, password, failures, blocked_until, signing_key, certificate`
+const userCols = `id, name, phone, disabled, created, password, failures, blocks, blocked_until, signing_key, certificate`
 
 func scanUser(s interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	var created, blocked int64
-	err := s.Scan(&u.ID, &u.Name, &u.Phone, &u.Disabled, &created, &u.Password, &u.Failures, &blocked, &u.SigningKey, &u.Certificate)
+	err := s.Scan(&u.ID, &u.Name, &u.Phone, &u.Disabled, &created, &u.Password, &u.Failures, &u.Blocks, &blocked, &u.SigningKey, &u.Certificate)
 	u.Created, u.BlockedUntil = fromNanos(created), fromNanos(blocked)
 	return &u, err
 }
@@ -75,8 +75,8 @@ func (r reader) Users() ([]*store.User, error) {
 }
 
 func (t *txn) CreateUser(u *store.User) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.Phone, boolInt(u.Disabled), nanos(u.Created), u.Password, u.Failures, nanos(u.BlockedUntil), u.SigningKey, u.Certificate)
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.Phone, boolInt(u.Disabled), nanos(u.Created), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate)
 	if isUnique(err) {
 		return fmt.Errorf("user %s: %w", u.ID, store.ErrExists)
 	}
@@ -84,9 +84,9 @@ func (t *txn) CreateUser(u *store.User) error {
 }
 
 func (t *txn) UpdateUser(u *store.User) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE users SET name = ?, phone = ?, disabled = ?, password = ?, failures = ?, blocked_until = ?,
-		signing_key = ?, certificate = ? WHERE id = ?`,
-		u.Name, u.Phone, boolInt(u.Disabled), u.Password, u.Failures, nanos(u.BlockedUntil), u.SigningKey, u.Certificate, u.ID)
+	res, err := t.q.ExecContext(t.ctx, `UPDATE users SET name = ?, phone = ?, disabled = ?, password = ?, failures = ?, blocks = ?,
+		blocked_until = ?, signing_key = ?, certificate = ? WHERE id = ?`,
+		u.Name, u.Phone, boolInt(u.Disabled), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate, u.ID)
 	return affected(res, err, "user "+u.ID)
 }
 
@@ -195,6 +195,15 @@ func (t *txn) CreateOfficer(o *store.Caller) error {
 	return t.createCaller(&c, []byte{})
 }
 
+func (t *txn) UpdateOfficer(o *store.Caller) error {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE callers SET name = ?, fingerprint = ?, disabled = ? WHERE role = 'officer' AND id = ?`,
+		o.Name, o.Fingerprint, boolInt(o.Disabled), o.ID)
+	if isUnique(err) {
+		return fmt.Errorf("officer %s's certificate is registered to another caller: %w", o.ID, store.ErrExists)
+	}
+	return affected(res, err, "officer "+o.ID)
+}
+
 // Orders.
 
 const orderCols = `ref, rp, user_id, kind, state, hint, user_visible_data, document_digest, end_user_ip,
@@ -276,6 +285,41 @@ func (t *txn) UpdateOrder(o *store.Order) error {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}
 	return affected(res, err, "order "+o.Ref)
+}
+
+// SwapChallenge is a compare-and-set in SQL, as AdvanceOTP is.
+func (t *txn) SwapChallenge(ref, old, next string) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET challenge = ? WHERE ref = ? AND challenge = ?`, next, ref, old)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RecordChallenge also forgets what is more than an hour old: no limit
+// looks further back, and no order lives longer.
+func (t *txn) RecordChallenge(c store.ChallengeIssue) error {
+	if _, err := t.q.ExecContext(t.ctx, `DELETE FROM challenges WHERE issued < ?`, nanos(c.Issued.Add(-time.Hour))); err != nil {
+		return err
+	}
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO challenges (order_ref, user_id, factor, issued) VALUES (?, ?, ?, ?)`,
+		c.Order, c.User, c.Factor, nanos(c.Issued))
+	return err
+}
+
+func (r reader) CountChallenges(order, user, factor string, since time.Time) (store.ChallengeCounts, error) {
+	var n store.ChallengeCounts
+	var oldest sql.NullInt64
+	err := r.q.QueryRowContext(r.ctx, `SELECT
+		(SELECT COUNT(*) FROM challenges WHERE order_ref = ? AND factor = ?),
+		(SELECT COUNT(*) FROM challenges WHERE user_id = ? AND issued >= ?),
+		(SELECT MIN(issued) FROM challenges WHERE user_id = ? AND issued >= ?)`,
+		order, factor, user, nanos(since), user, nanos(since)).Scan(&n.ForOrder, &n.ForUser, &oldest)
+	if oldest.Valid {
+		n.OldestForUser = fromNanos(oldest.Int64)
+	}
+	return n, err
 }
 
 func (t *txn) ExpireOrders(now time.Time) ([]*store.Order, error) {

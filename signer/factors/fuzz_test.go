@@ -1,4 +1,4 @@
-package orders
+package factors
 
 import (
 	"fmt"

@@ -1,0 +1,45 @@
+package audit
+
+// Event names, one per kind of security decision. They are part of the
+// records' hashes and what auditors search for: never rename one.
+const (
+	// Orders.
+	OrderStarted   = "order.started"
+	OrderExpired   = "order.expired"
+	OrderCancelled = "order.cancelled"
+	// Factors.
+	ChallengeIssued = "challenge.issued"
+	FactorAccepted  = "factor.accepted"
+	FactorRefused   = "factor.refused"
+	UserBlocked     = "user.blocked"
+	OTPUsed         = "otp.used"
+	OTPBlocked      = "otp.blocked"
+	CodeCardIssued  = "codecard.issued"
+	CodeCardRevoked = "codecard.revoked"
+	// Results.
+	AssertionIssued = "assertion.issued"
+	SignatureIntent = "signature.intent"
+	SignatureMade   = "signature.made"
+	SignatureFailed = "signature.failed"
+	// Callers refused at the door.
+	TLSUnknownCertificate  = "tls.unknown_certificate"
+	TLSDisabledCertificate = "tls.disabled_certificate"
+	// Officers' changes.
+	AdminUserCreated       = "admin.user.created"
+	AdminUserDisabled      = "admin.user.disabled"
+	AdminUserEnabled       = "admin.user.enabled"
+	AdminUserPasswordSet   = "admin.user.password_set"
+	AdminRPCreated         = "admin.rp.created"
+	AdminRPDisabled        = "admin.rp.disabled"
+	AdminRPEnabled         = "admin.rp.enabled"
+	AdminOfficerRegistered = "admin.officer.registered"
+	AdminOfficerChanged    = "admin.officer.changed"
+	AdminOfficerDisabled   = "admin.officer.disabled"
+	AdminTokensImported    = "admin.tokens.imported"
+	AdminTokenPrefix       = "admin.token." // + the action: assign, unassign, unblock, resync, delete
+	AdminCodeCardIssued    = "admin.codecard.issued"
+	AdminCodeCardPrinted   = "admin.codecard.printed"
+	AdminCodeCardRevoked   = "admin.codecard.revoked"
+	// The log itself.
+	AuditAnchorAdopted = "audit.anchor.adopted"
+)

@@ -1,0 +1,105 @@
+// Package factors is what an authentication factor is, the factors Segl
+// has, and the rules every one of them obeys. The rules live here, once,
+// so that a factor added later (SMS, the code app, the passport, PIV)
+// inherits them instead of deriving them again:
+//
+//   - A factor decides on a value outside any transaction (the HSM's
+//     HMAC, argon2id) and says what the value spends: a code-card entry,
+//     an OTP counter, a dynamic-linking code. The spend is a conditional
+//     UPDATE inside the order's transaction, so of any number of
+//     submissions of one value exactly one spends it.
+//   - A submission that finds its value spent already, by a concurrent
+//     request or an earlier one, or finds the factor passed for the order
+//     already, is a duplicate: it counts nothing against anyone, and its
+//     answer is the order's state.
+//   - A wrong value counts once against the user (and against the
+//     factor's own authenticator, an OTP token); the fifth consecutive
+//     failure blocks, and failures while a block is in force count
+//     nothing, so blocks never stack.
+//   - The user's count goes back to zero only when an order completes:
+//     one accepted factor is half a login, not a success.
+//   - Challenges are rationed: per order and per user per hour.
+//
+// Settle applies the first four inside the order's transaction;
+// AllowChallenge the last.
+package factors
+
+import (
+	"context"
+	"time"
+
+	"github.com/segl/segl/signer/store"
+)
+
+// Type names a factor in /rp/v1/factor and /rp/v1/challenge.
+type Type string
+
+const (
+	Password Type = "password"
+	CodeCard Type = "codecard"
+	OTP      Type = "otp"
+	DLCode   Type = "dlcode"
+)
+
+// Category is the PSD2 element a factor belongs to. Two factors complete
+// an order only if they are of different categories: a password and a PIN
+// are one element, not two.
+type Category string
+
+const (
+	Knowledge  Category = "knowledge"
+	Possession Category = "possession"
+	Inherence  Category = "inherence"
+)
+
+// Factor checks one kind of authenticator.
+type Factor interface {
+	Type() Type
+	Category() Category
+	// AMR is the RFC 8176 method reference put in the assertion.
+	AMR() string
+	// Verify decides whether a.Value is right for a.User and a.Order. It
+	// runs outside any transaction, so a slow check does not hold the
+	// database; what it decided is applied by Settle. It returns an error
+	// only when it could not decide: the HSM is gone (any error), or the
+	// request is wrong as sent (errs.ErrInvalid: no challenge asked).
+	Verify(ctx context.Context, a *Attempt) (Verdict, error)
+}
+
+// Challenger is a factor that asks something before it can be answered
+// (/rp/v1/challenge).
+type Challenger interface {
+	Factor
+	// Challenge picks what the user must answer for the order, returning
+	// what the order stores and what the relying party shows. It runs in
+	// the order's transaction, after AllowChallenge.
+	Challenge(tx store.Tx, a *Attempt) (stored string, shown any, err error)
+}
+
+// Attempt is one submission: the user and order as read before the
+// check, the value, and the time.
+type Attempt struct {
+	User  *store.User
+	Order *store.Order
+	Value string
+	Now   time.Time
+}
+
+// Verdict is a factor's decision on one value and what it spends.
+type Verdict struct {
+	// Right is whether the value is right for the state read before the
+	// check.
+	Right bool
+	// Reason says why a wrong value is wrong, for the audit record ("wrong
+	// code", "no usable token"); never the value.
+	Reason string
+	// Spend uses up, in the order's transaction (o as read there), what
+	// the value was checked against: for a right value what it proves
+	// (the code-card entry, the OTP counter, the dynamic-linking code),
+	// for a wrong one what the guess used up (the entry, an attempt at
+	// the code) and the factor's own count (an OTP token's failures). It
+	// is a conditional update, and reports false when there was nothing
+	// live to use up any more: then the submission is a duplicate. nil:
+	// nothing to spend (a password).
+	Spend func(tx store.Tx, o *store.Order) (live bool, err error)
+}
