@@ -51,6 +51,8 @@ type env struct {
 	d       *daemontest.Daemon
 	addr    string
 	rp, off *http.Client
+	// lastHeader is the header of the last answer call got.
+	lastHeader http.Header
 }
 
 func clientFor(t *testing.T, caPath, certPath, keyPath string) *http.Client {
@@ -106,6 +108,7 @@ func (e *env) call(c *http.Client, method, path string, body, out any) int {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
+	e.lastHeader = resp.Header
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
