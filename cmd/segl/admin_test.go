@@ -220,7 +220,7 @@ func TestAdminCommands(t *testing.T) {
 	}
 
 	// The audit log holds all of it, and verifies.
-	if _, err := d.Seal(t.Context(), 1); err != nil {
+	if _, err := d.Seal(t.Context(), true); err != nil {
 		t.Fatal(err)
 	}
 	out = mustSegl(t, "audit", "verify")

@@ -14,6 +14,7 @@ import (
 	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/strictjson"
 )
 
 // MaxBody bounds every request body. The largest legitimate one (a sign
@@ -53,8 +54,9 @@ func writeError(w http.ResponseWriter, status int, code, details string) {
 // errBadJSON is a body that does not decode into the request type.
 var errBadJSON = errors.New("bad request body")
 
-// decode reads exactly one JSON object of type T from a bounded body,
-// refusing unknown fields and trailing data.
+// decode reads exactly one JSON object of type T from a bounded body, as
+// openapi.yaml describes it: no unknown, duplicated or miscased member, and
+// nothing after it (strictjson).
 func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
 	return decodeUpTo[T](w, r, MaxBody)
 }
@@ -76,14 +78,9 @@ func decodeUpTo[T any](w http.ResponseWriter, r *http.Request, limit int64) (*T,
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: the body must be a JSON object", errBadJSON)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	v := new(T)
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(body, v); err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadJSON, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the JSON object", errBadJSON)
 	}
 	return v, nil
 }

@@ -4,10 +4,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/audit"
@@ -215,11 +215,13 @@ func (s *Server) setRPDisabled(disabled bool) http.HandlerFunc {
 }
 
 // AuditPage is one page of GET /admin/v1/audit: records from a sequence
-// number on, as stored (with their chain hashes), and every checkpoint.
+// number on, as stored (with their chain hashes), and, on the first page,
+// every checkpoint and the cadence segld seals at.
 type AuditPage struct {
-	Records     []AuditEntry      `json:"records"`
-	Checkpoints []AuditCheckpoint `json:"checkpoints,omitempty"`
-	Next        uint64            `json:"next,omitempty"` // the from of the next page; 0 at the end
+	Records     []AuditEntry       `json:"records"`
+	Checkpoints []audit.Checkpoint `json:"checkpoints,omitempty"`
+	Cadence     *AuditCadence      `json:"cadence,omitempty"`
+	Next        uint64             `json:"next,omitempty"` // the from of the next page; 0 at the end
 }
 
 // AuditEntry is a stored record and its chain hash (hex).
@@ -228,13 +230,10 @@ type AuditEntry struct {
 	Hash   string       `json:"hash"`
 }
 
-// AuditCheckpoint is a signed checkpoint: Hash in hex, Signature the
-// base64 ASN.1 ECDSA signature.
-type AuditCheckpoint struct {
-	Seq       uint64    `json:"seq"`
-	Hash      string    `json:"hash"`
-	Time      time.Time `json:"time"`
-	Signature []byte    `json:"signature"`
+// AuditCadence is audit.checkpoint-every and audit.checkpoint-interval.
+type AuditCadence struct {
+	Every           int `json:"checkpointEvery"`
+	IntervalSeconds int `json:"checkpointIntervalSeconds"`
 }
 
 const auditPageSize = 1000
@@ -242,12 +241,13 @@ const auditPageSize = 1000
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	from := uint64(1)
 	if v := r.URL.Query().Get("from"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || n == 0 {
-			s.fail(w, r, fmt.Errorf("%w: from must be a record number, 1 or more", orders.ErrInvalid))
+		// A record number is a positive int64: the database's integer.
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			s.fail(w, r, fmt.Errorf("%w: from must be a record number from 1 to %d", orders.ErrInvalid, int64(math.MaxInt64)))
 			return
 		}
-		from = n
+		from = uint64(n)
 	}
 	page := AuditPage{Records: []AuditEntry{}}
 	err := s.store.View(r.Context(), func(rd store.Reader) error {
@@ -265,10 +265,8 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		if from != 1 {
 			return nil
 		}
-		cps, err := rd.AuditCheckpoints()
-		for _, c := range cps {
-			page.Checkpoints = append(page.Checkpoints, AuditCheckpoint{Seq: c.Seq, Hash: hex.EncodeToString(c.Hash[:]), Time: c.Time, Signature: c.Signature})
-		}
+		page.Cadence = s.cadence
+		page.Checkpoints, err = rd.AuditCheckpoints()
 		return err
 	})
 	if err != nil {

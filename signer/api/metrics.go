@@ -100,6 +100,10 @@ func (m *metrics) wrap(mux *http.ServeMux) http.Handler {
 	})
 }
 
+// RegisterMetrics adds collectors of other parts (the audit sealer) to
+// /metrics.
+func (s *Server) RegisterMetrics(cs ...prometheus.Collector) { s.metrics.reg.MustRegister(cs...) }
+
 // ObserveHSM times one HSM operation.
 func (s *Server) ObserveHSM(op string, start time.Time) {
 	s.metrics.HSM.WithLabelValues(op).Observe(time.Since(start).Seconds())

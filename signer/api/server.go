@@ -38,6 +38,7 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	clock   clock.Clock
+	cadence *AuditCadence
 	// patterns are the routes served, for the test that holds them to the
 	// OpenAPI description.
 	patterns []string
@@ -49,6 +50,12 @@ func New(o *orders.Service, a *admin.Service, st store.Store, ready func(context
 	s := &Server{orders: o, admin: a, store: st, ready: ready, log: log, metrics: newMetrics(st), mux: http.NewServeMux(), clock: clk}
 	s.routes()
 	return s
+}
+
+// SetAuditCadence says in GET /admin/v1/audit how often segld seals the
+// audit chain, so that `segl audit verify` can tell a missing checkpoint.
+func (s *Server) SetAuditCadence(every int, interval time.Duration) {
+	s.cadence = &AuditCadence{Every: every, IntervalSeconds: int(interval / time.Second)}
 }
 
 // TLSConfig is the server side of mutual TLS: TLS 1.3, client certificates
@@ -111,7 +118,7 @@ type callerKey struct{}
 func callerOf(r *http.Request) *store.Caller { return r.Context().Value(callerKey{}).(*store.Caller) }
 
 // authorize admits a request only from a registered, enabled caller with
-// the role.
+// the role (any role, for role "").
 func (s *Server) authorize(role store.Role, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
@@ -132,7 +139,7 @@ func (s *Server) authorize(role store.Role, h http.HandlerFunc) http.HandlerFunc
 			s.auditUnauthorized(r.Context(), leaf, audit.TLSDisabledCertificate, c)
 			writeError(w, http.StatusUnauthorized, codeUnauth, fmt.Sprintf("%s %s is disabled", c.Role, c.ID))
 			return
-		case c.Role != role:
+		case role != "" && c.Role != role:
 			writeError(w, http.StatusForbidden, codeUnauth, fmt.Sprintf("a%s certificate cannot use this API", map[store.Role]string{store.RoleRP: " relying party's", store.RoleOfficer: "n officer's"}[c.Role]))
 			return
 		}
@@ -147,7 +154,7 @@ func (s *Server) routes() {
 	m := routeRecorder{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", s.metrics.handler())
+	m.Handle("GET /metrics", s.authorize("", s.metrics.handler().ServeHTTP))
 	m.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 
 	rp := func(h http.HandlerFunc) http.HandlerFunc { return s.authorize(store.RoleRP, h) }

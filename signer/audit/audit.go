@@ -46,6 +46,18 @@ type Hash [32]byte
 
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
+// MarshalText writes the hash in hex, as checkpoints carry it.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText reads 64 hex digits.
+func (h *Hash) UnmarshalText(b []byte) error {
+	if len(b) != 2*len(h) {
+		return fmt.Errorf("audit: a hash is %d hex digits, not %d", 2*len(h), len(b))
+	}
+	_, err := hex.Decode(h[:], b)
+	return err
+}
+
 // Canonical returns r as RFC 8785 (JCS) JSON. All members are strings
 // except seq, an integer; Details is an object of strings.
 func Canonical(r Record) ([]byte, error) {
@@ -211,12 +223,22 @@ func VerifyCheckpoint(pub crypto.PublicKey, seq uint64, h Hash, sig []byte) erro
 	return nil
 }
 
-// Checkpoint is a signed head of the chain.
+// Checkpoint is a signed head of the chain. Its JSON is one line of a
+// checkpoint file and the value of the HSM's checkpoint object:
+//
+//	{"seq":42,"hash":"<hex>","time":"<RFC 3339>","signature":"<base64 DER>"}
+//
+// Time is when it was signed; it is not part of what is signed.
 type Checkpoint struct {
-	Seq       uint64
-	Hash      Hash
-	Time      time.Time
-	Signature []byte
+	Seq       uint64    `json:"seq"`
+	Hash      Hash      `json:"hash"`
+	Time      time.Time `json:"time"`
+	Signature []byte    `json:"signature"`
+}
+
+// Verify checks the checkpoint's signature with the audit public key.
+func (c Checkpoint) Verify(pub crypto.PublicKey) error {
+	return VerifyCheckpoint(pub, c.Seq, c.Hash, c.Signature)
 }
 
 // Stored is a record with the hash stored beside it.
@@ -233,6 +255,12 @@ type Report struct {
 	// Unsealed counts the records after the last checkpoint.
 	Unsealed uint64
 	Head     Hash
+	// Anchored is the sequence number of the HSM's checkpoint that the
+	// chain was found to reach (0 when none was given).
+	Anchored uint64
+	// External counts the checkpoints of a file kept elsewhere that were
+	// found in the chain and the database.
+	External int
 	Broken   *Break
 }
 
@@ -244,58 +272,201 @@ type Break struct {
 
 func (b *Break) Error() string { return b.Reason }
 
-// Verify walks the records in order and checks each against the chain and
-// the checkpoints against the recomputed heads. An error is returned only
+// Cadence is how often segld seals the chain (audit.checkpoint-every and
+// audit.checkpoint-interval): a checkpoint at most Every records after
+// the one before, and at most Interval after the first record it seals.
+// Grace is the slack given to the sealer, which looks once a second, and
+// to clocks.
+type Cadence struct {
+	Every    uint64
+	Interval time.Duration
+	Grace    time.Duration
+}
+
+// Expect is what Verify holds the chain to besides its own hashes and the
+// database's checkpoints.
+type Expect struct {
+	// Anchor is the last checkpoint segld signed, as the HSM keeps it
+	// where a database writer cannot change it: the chain must reach it.
+	Anchor *Checkpoint
+	// External are checkpoints from a copy kept outside the database
+	// (audit.checkpoint-file): each must be in the chain and in the
+	// database. ExternalName names the copy in messages.
+	External     []Checkpoint
+	ExternalName string
+	// Cadence, when set, requires the checkpoints it implies, judged at
+	// Now for the records not sealed yet.
+	Cadence *Cadence
+	Now     time.Time
+}
+
+// Verify walks the records in order and checks each against the chain,
+// the database's checkpoints, and what exp adds. An error is returned only
 // when the walk itself fails; a broken chain is Report.Broken.
-func Verify(next func() (Stored, bool, error), checkpoints []Checkpoint, pub crypto.PublicKey) (Report, error) {
-	var rep Report
-	cps := map[uint64]Checkpoint{}
+func Verify(next func() (Stored, bool, error), checkpoints []Checkpoint, pub crypto.PublicKey, exp Expect) (Report, error) {
+	v := verifier{pub: pub, exp: exp, db: map[uint64]Checkpoint{}, sealed: map[uint64]bool{}}
 	for _, c := range checkpoints {
-		cps[c.Seq] = c
+		v.db[c.Seq] = c
+		v.sealed[c.Seq] = true
 	}
-	rep.Checkpoints = len(checkpoints)
+	v.rep.Checkpoints = len(checkpoints)
+	if exp.Anchor != nil {
+		v.sealed[exp.Anchor.Seq] = true
+	}
+	external := map[uint64]Checkpoint{}
+	for _, c := range exp.External {
+		external[c.Seq] = c
+		v.sealed[c.Seq] = true
+	}
+	for s := range v.sealed {
+		v.lastSealed = max(v.lastSealed, s)
+	}
 	var prev Hash
 	for {
 		s, ok, err := next()
 		if err != nil {
-			return rep, err
+			return v.rep, err
 		}
 		if !ok {
 			break
 		}
-		want := rep.Records + 1
+		want := v.rep.Records + 1
 		if s.Record.Seq != want {
-			rep.Broken = &Break{Seq: want, Reason: fmt.Sprintf("record %d is missing: the next record is numbered %d", want, s.Record.Seq)}
-			return rep, nil
+			return v.broken(want, "record %d is missing: the next record is numbered %d", want, s.Record.Seq)
 		}
 		h, err := Next(prev, s.Record)
 		if err != nil {
-			rep.Broken = &Break{Seq: want, Reason: fmt.Sprintf("record %d cannot be encoded: %v", want, err)}
-			return rep, nil
+			return v.broken(want, "record %d cannot be encoded: %v", want, err)
 		}
 		if h != s.Hash {
-			rep.Broken = &Break{Seq: want, Reason: fmt.Sprintf("record %d was altered: its hash does not follow from record %d", want, want-1)}
-			return rep, nil
+			return v.broken(want, "record %d was altered: its hash does not follow from record %d", want, want-1)
 		}
-		if c, ok := cps[want]; ok {
+		if c, ok := v.db[want]; ok {
 			if c.Hash != h {
-				rep.Broken = &Break{Seq: want, Reason: fmt.Sprintf("checkpoint %d does not match the chain: records up to %d were rewritten", want, want)}
-				return rep, nil
+				return v.broken(want, "checkpoint %d does not match the chain: records up to %d were rewritten", want, want)
 			}
-			if err := VerifyCheckpoint(pub, want, h, c.Signature); err != nil {
-				rep.Broken = &Break{Seq: want, Reason: fmt.Sprintf("checkpoint %d: %v", want, err)}
-				return rep, nil
+			if err := c.Verify(pub); err != nil {
+				return v.broken(want, "checkpoint %d: %v", want, err)
 			}
-			rep.LastCheckpoint = want
+			v.rep.LastCheckpoint = want
 		}
-		prev, rep.Records, rep.Head = h, want, h
+		if a := exp.Anchor; a != nil && a.Seq == want {
+			if a.Hash != h {
+				return v.broken(want, "record %d is not what the HSM's last checkpoint sealed: the log was rewritten up to there", want)
+			}
+			if err := a.Verify(pub); err != nil {
+				return v.broken(want, "the HSM's checkpoint %d: %v", want, err)
+			}
+			if _, ok := v.db[want]; !ok {
+				return v.broken(want, "checkpoint %d, the last the HSM holds, is missing from the database: checkpoints were deleted", want)
+			}
+			v.rep.Anchored = want
+		}
+		if c, ok := external[want]; ok {
+			if c.Hash != h {
+				return v.broken(want, "record %d is not what checkpoint %d of %s sealed: the log was rewritten up to there", want, want, exp.ExternalName)
+			}
+			if err := c.Verify(pub); err != nil {
+				return v.broken(want, "checkpoint %d of %s: %v", want, exp.ExternalName, err)
+			}
+			if _, ok := v.db[want]; !ok {
+				return v.broken(want, "checkpoint %d of %s is missing from the database: checkpoints were deleted", want, exp.ExternalName)
+			}
+			v.rep.External++
+		}
+		if b := v.cadence(want, s.Record.Time); b != nil {
+			v.rep.Broken = b
+			return v.rep, nil
+		}
+		prev, v.rep.Records, v.rep.Head = h, want, h
+	}
+	end := v.rep.Records
+	if a := exp.Anchor; a != nil && a.Seq > end {
+		return v.broken(end+1, "the log ends at record %d, but the HSM's last checkpoint seals record %d: records %d to %d were removed", end, a.Seq, end+1, a.Seq)
+	}
+	for _, c := range exp.External {
+		if c.Seq > end {
+			return v.broken(end+1, "the log ends at record %d, but checkpoint %d of %s seals record %d: records were removed", end, c.Seq, exp.ExternalName, c.Seq)
+		}
 	}
 	for _, c := range checkpoints {
-		if c.Seq > rep.Records {
-			rep.Broken = &Break{Seq: rep.Records + 1, Reason: fmt.Sprintf("checkpoint %d seals records that are gone: the log ends at %d", c.Seq, rep.Records)}
-			return rep, nil
+		if c.Seq > end {
+			return v.broken(end+1, "checkpoint %d seals records that are gone: the log ends at %d", c.Seq, end)
 		}
 	}
-	rep.Unsealed = rep.Records - rep.LastCheckpoint
-	return rep, nil
+	if b := v.tail(); b != nil {
+		v.rep.Broken = b
+		return v.rep, nil
+	}
+	v.rep.Unsealed = end - max(v.rep.LastCheckpoint, v.rep.Anchored)
+	return v.rep, nil
+}
+
+type verifier struct {
+	pub    crypto.PublicKey
+	exp    Expect
+	db     map[uint64]Checkpoint
+	sealed map[uint64]bool // every position some checkpoint seals
+	rep    Report
+	// The stretch since the last sealed position: where it starts, and
+	// the times of its first record and of the latest record.
+	lastSealed          uint64 // the highest sealed position of all
+	since               uint64
+	firstTime, prevTime time.Time
+	missedAt            uint64
+	missedTime          time.Time
+}
+
+func (v *verifier) broken(seq uint64, format string, args ...any) (Report, error) {
+	v.rep.Broken = &Break{Seq: seq, Reason: fmt.Sprintf(format, args...)}
+	return v.rep, nil
+}
+
+// cadence follows the stretch of records since the last checkpoint as
+// record seq (at t) joins it, and names a checkpoint that the cadence
+// required and that is not there.
+func (v *verifier) cadence(seq uint64, t time.Time) *Break {
+	c := v.exp.Cadence
+	if c == nil {
+		return nil
+	}
+	if seq == v.since+1 {
+		v.firstTime = t
+	}
+	if seq == v.since+c.Every+1 {
+		// Record since+Every should have been sealed.
+		if seq <= v.lastSealed {
+			return &Break{Seq: seq - 1, Reason: fmt.Sprintf("no checkpoint seals records %d to %d, though one is due every %d records: a checkpoint is missing",
+				v.since+1, seq-1, c.Every)}
+		}
+		v.missedAt, v.missedTime = seq-1, v.prevTime
+	}
+	if v.sealed[seq] {
+		if span := t.Sub(v.firstTime); span > c.Interval+c.Grace {
+			return &Break{Seq: seq, Reason: fmt.Sprintf("records %d to %d span %s with no checkpoint, though one is due every %s: a checkpoint is missing",
+				v.since+1, seq, span.Round(time.Second), c.Interval)}
+		}
+		v.since = seq
+	}
+	v.prevTime = t
+	return nil
+}
+
+// tail judges the records after the last checkpoint at exp.Now: segld
+// seals them within the cadence, so older ones mean a checkpoint is
+// missing (deleted, or segld stopped without sealing).
+func (v *verifier) tail() *Break {
+	c := v.exp.Cadence
+	if c == nil || v.rep.Records <= v.since {
+		return nil
+	}
+	if v.missedAt != 0 && v.exp.Now.Sub(v.missedTime) > c.Grace {
+		return &Break{Seq: v.missedAt, Reason: fmt.Sprintf("records %d to %d are not sealed, though a checkpoint is due every %d records: a checkpoint is missing, or segld stopped without sealing",
+			v.since+1, v.rep.Records, c.Every)}
+	}
+	if age := v.exp.Now.Sub(v.firstTime); age > c.Interval+c.Grace {
+		return &Break{Seq: v.since + 1, Reason: fmt.Sprintf("records %d to %d are not sealed, and the first is %s old, though a checkpoint is due every %s: a checkpoint is missing, or segld stopped without sealing",
+			v.since+1, v.rep.Records, age.Round(time.Second), c.Interval)}
+	}
+	return nil
 }

@@ -216,10 +216,15 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	ids := map[string]int{}
 	for i, o := range c.Officers {
 		if err := o.validate(); err != nil {
 			return fmt.Errorf("officers[%d].%w", i, err)
 		}
+		if j, ok := ids[o.ID]; ok {
+			return fmt.Errorf("officers[%d].id: %q is officers[%d]'s too", i, o.ID, j)
+		}
+		ids[o.ID] = i
 	}
 	return nil
 }

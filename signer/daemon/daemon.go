@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/segl/segl/hsm"
@@ -56,7 +57,9 @@ type Daemon struct {
 	db     *sqlite.DB
 	api    *api.Server
 	tls    *tls.Config
-	audit  crypto.Signer
+	seal   *sealer
+	file   *audit.File // audit.checkpoint-file, or nil
+	probe  *hsmProbe
 	clock  clock.Clock
 	Orders *orders.Service
 	// DLCodes makes and checks dynamic-linking codes; until the SMS
@@ -93,11 +96,18 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	if err != nil {
 		return nil, fmt.Errorf("keys.audit: %w", err)
 	}
-	d.audit = timedSigner{auditKey, "audit_checkpoint", d.observeHSM}
+	if cfg.Audit.CheckpointFile != "" {
+		if d.file, err = audit.OpenFile(cfg.Path(cfg.Audit.CheckpointFile)); err != nil {
+			return nil, fmt.Errorf("audit.checkpoint-file: %w", err)
+		}
+	}
+	d.seal = newSealer(d.db, timedSigner{auditKey, "audit_checkpoint", d.observeHSM}, d.ks, cfg.Audit.CheckpointObject, d.file, log,
+		d.clock, cfg.Audit.CheckpointEvery, time.Duration(cfg.Audit.CheckpointInterval))
 	pepperKey, err := d.ks.HMAC(cfg.Keys.Pepper)
 	if err != nil {
 		return nil, fmt.Errorf("keys.pepper: %w", err)
 	}
+	d.probe = &hsmProbe{mac: pepperKey}
 	pepper := timedMAC{pepperKey, "password_pepper", d.observeHSM}
 	actKey, err := d.ks.HMAC(cfg.Keys.Activation)
 	if err != nil {
@@ -143,6 +153,8 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
 		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs}
 	d.api = api.New(d.Orders, adm, d.db, d.ready, log, d.clock)
+	d.api.RegisterMetrics(d.seal.collectors()...)
+	d.api.SetAuditCadence(cfg.Audit.CheckpointEvery, time.Duration(cfg.Audit.CheckpointInterval))
 	if err := d.registerOfficers(); err != nil {
 		return nil, err
 	}
@@ -226,32 +238,76 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// registerOfficers registers the officers named in the config that are
-// not registered yet.
+// registerOfficers makes the registered officers those of the config: an
+// officer in it is registered, or brought up to date (certificate, name,
+// enabled); one no longer in it is disabled, and its certificate gets 401
+// from then on. Each change has its audit record.
 func (d *Daemon) registerOfficers() error {
+	type wanted struct {
+		i  int
+		o  config.Officer
+		fp string
+	}
+	want := map[string]wanted{}
 	for i, o := range d.cfg.Officers {
 		certs, err := readCerts(d.cfg.Path(o.Certificate))
 		if err != nil {
 			return fmt.Errorf("officers[%d].certificate: %w", i, err)
 		}
-		fp := admin.Fingerprint(certs[0])
-		err = d.db.Update(context.Background(), func(tx store.Tx) error {
-			if _, err := tx.CallerByFingerprint(fp); err == nil {
-				return nil
+		want[o.ID] = wanted{i, o, admin.Fingerprint(certs[0])}
+	}
+	return d.db.Update(context.Background(), func(tx store.Tx) error {
+		now := d.clock.Now()
+		record := func(event, id string, details map[string]string) error {
+			details["source"] = "config"
+			_, err := tx.Audit(audit.Record{Time: now, Event: event, Actor: "system", Subject: "officer:" + id, Outcome: "ok", Details: details})
+			return err
+		}
+		have, err := tx.Officers()
+		if err != nil {
+			return err
+		}
+		for _, o := range have {
+			w, ok := want[o.ID]
+			if !ok {
+				if o.Disabled {
+					continue
+				}
+				o.Disabled = true
+				if err := tx.UpdateOfficer(o); err != nil {
+					return err
+				}
+				if err := record(audit.AdminOfficerDisabled, o.ID, map[string]string{"fingerprint": o.Fingerprint, "reason": "not in the config"}); err != nil {
+					return err
+				}
+				continue
 			}
-			now := time.Now()
-			if err := tx.CreateOfficer(&store.Caller{ID: o.ID, Name: o.Name, Fingerprint: fp, Created: now}); err != nil {
+			delete(want, o.ID)
+			if o.Fingerprint == w.fp && o.Name == w.o.Name && !o.Disabled {
+				continue
+			}
+			details := map[string]string{"fingerprint": w.fp}
+			if o.Fingerprint != w.fp {
+				details["replaces"] = o.Fingerprint
+			}
+			o.Fingerprint, o.Name, o.Disabled = w.fp, w.o.Name, false
+			if err := tx.UpdateOfficer(o); err != nil {
+				return fmt.Errorf("officers[%d]: %w", w.i, err)
+			}
+			if err := record(audit.AdminOfficerChanged, o.ID, details); err != nil {
 				return err
 			}
-			_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminOfficerRegistered, Actor: "system", Subject: "officer:" + o.ID,
-				Outcome: "ok", Details: map[string]string{"fingerprint": fp, "source": "config"}})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("officers[%d]: %w", i, err)
 		}
-	}
-	return nil
+		for _, w := range want {
+			if err := tx.CreateOfficer(&store.Caller{ID: w.o.ID, Name: w.o.Name, Fingerprint: w.fp, Created: now}); err != nil {
+				return fmt.Errorf("officers[%d]: %w", w.i, err)
+			}
+			if err := record(audit.AdminOfficerRegistered, w.o.ID, map[string]string{"fingerprint": w.fp}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (d *Daemon) tlsConfig(cas []*x509.Certificate) (*tls.Config, error) {
@@ -266,14 +322,43 @@ func (d *Daemon) tlsConfig(cas []*x509.Certificate) (*tls.Config, error) {
 	return d.api.TLSConfig(cert, pool), nil
 }
 
+// ready is /readyz: the HSM does an operation with a key, the database
+// answers, and the audit log extends the HSM's last checkpoint.
 func (d *Daemon) ready(ctx context.Context) error {
-	if err := d.ks.Ping(); err != nil {
+	if err := d.probe.check(); err != nil {
 		return fmt.Errorf("hsm: %w", err)
 	}
 	if err := d.db.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
+	if b := d.seal.Broken(); b != nil {
+		return fmt.Errorf("audit log broken at record %d: %s", b.Seq, b.Reason)
+	}
 	return nil
+}
+
+// hsmProbe exercises a key in the HSM for /readyz, at most once a second:
+// a session can look fine while the token behind it is gone, and only an
+// operation with a key finds that out. The interval is the machine's,
+// not the daemon's clock that tests move.
+type hsmProbe struct {
+	mac interface {
+		Sum(h crypto.Hash, msg []byte) ([]byte, error)
+	}
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+func (p *hsmProbe) check() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.at.IsZero() && time.Since(p.at) < time.Second {
+		return p.err
+	}
+	_, p.err = p.mac.Sum(crypto.SHA256, []byte("SEGL-READY-1"))
+	p.at = time.Now()
+	return p.err
 }
 
 // Store is the daemon's store, for tests and tools.
@@ -294,6 +379,14 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	// A log rewritten while segld was stopped is found before the first
+	// request is served; the outcome is in /readyz and the log.
+	if err := d.seal.check(ctx); err != nil {
+		var be errBroken
+		if !errors.As(err, &be) {
+			d.log.Error("check the audit chain", "err", err)
+		}
 	}
 	sealCtx, stopSeal := context.WithCancel(context.Background())
 	sealed := make(chan struct{})
@@ -320,8 +413,11 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close releases the HSM and the database.
+// Close releases the HSM, the database and the checkpoint file.
 func (d *Daemon) Close() {
+	if d.file != nil {
+		d.file.Close()
+	}
 	if d.db != nil {
 		d.db.Close()
 	}

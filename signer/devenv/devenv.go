@@ -314,6 +314,11 @@ orders:
 audit:
   checkpoint-every: 100
   checkpoint-interval: 1m
+  # The last checkpoint signed is kept in the HSM, in this data object;
+  # every checkpoint is also appended to this file, a copy to keep
+  # elsewhere (segl audit verify --checkpoints FILE).
+  checkpoint-object: audit-checkpoint
+  checkpoint-file: audit-checkpoints.jsonl
 officers:
   - id: dev-officer
     name: Development officer

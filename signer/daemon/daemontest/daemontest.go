@@ -25,12 +25,23 @@ type Daemon struct {
 	Addr  string // https://127.0.0.1:port
 	Logs  *Buffer
 	Clock *clock.Shifted // the daemon's one clock: move it to pass expiries
+	opt   Options
 	stop  func() error
+	close func()
 }
 
 // Stop shuts the daemon down as SIGTERM does and returns when Serve has
 // returned: requests in flight are finished first.
 func (d *Daemon) Stop() error { return d.stop() }
+
+// Options change what Start runs.
+type Options struct {
+	// Factors are accepted besides the built-in ones.
+	Factors []factors.Factor
+	// Config changes the development config after it is read, at every
+	// start.
+	Config func(*config.Config)
+}
 
 // Buffer is a goroutine-safe log buffer.
 type Buffer struct {
@@ -54,6 +65,12 @@ func (b *Buffer) String() string {
 // factors are accepted besides the built-in ones.
 func Start(t testing.TB, factors ...factors.Factor) *Daemon {
 	t.Helper()
+	return StartWith(t, Options{Factors: factors})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opt Options) *Daemon {
+	t.Helper()
 	// devenv sets SOFTHSM2_CONF for the process; t.Setenv restores it.
 	t.Setenv("SOFTHSM2_CONF", "")
 	t.Setenv("SEGL_HSM_PIN", "")
@@ -62,13 +79,31 @@ func Start(t testing.TB, factors ...factors.Factor) *Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return run(t, dev, opt, &clock.Shifted{}, &Buffer{})
+}
+
+// Restart stops d as SIGTERM does, closes it, and starts a new segld on
+// the same setup (database, token, certificates, clock), reading the
+// config file again, on a new port. Its log goes on in the same Logs.
+func (d *Daemon) Restart(t testing.TB) *Daemon {
+	t.Helper()
+	if err := d.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	d.close()
+	return run(t, d.Dev, d.opt, d.Clock, d.Logs)
+}
+
+func run(t testing.TB, dev *devenv.Env, opt Options, clk *clock.Shifted, logs *Buffer) *Daemon {
+	t.Helper()
 	cfg, err := config.Load(dev.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &Buffer{}
-	clk := &clock.Shifted{}
-	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: factors, PasswordParams: password.MinParams, Clock: clk})
+	if opt.Config != nil {
+		opt.Config(cfg)
+	}
+	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: opt.Factors, PasswordParams: password.MinParams, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,20 +119,21 @@ func Start(t testing.TB, factors ...factors.Factor) *Daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Serve(ctx, ln) }()
-	var once sync.Once
+	var stopOnce, closeOnce sync.Once
 	var serveErr error
 	stop := func() error {
-		once.Do(func() {
+		stopOnce.Do(func() {
 			cancel()
 			serveErr = <-done
 		})
 		return serveErr
 	}
+	closeFn := func() { closeOnce.Do(d.Close) }
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		d.Close()
+		closeFn()
 	})
-	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs, Clock: clk, stop: stop}
+	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs, Clock: clk, opt: opt, stop: stop, close: closeFn}
 }

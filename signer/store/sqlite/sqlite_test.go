@@ -62,7 +62,7 @@ func verify(t *testing.T, db *sqlite.DB, pub *ecdsa.PublicKey) audit.Report {
 			}
 			i++
 			return recs[i-1], true, nil
-		}, cps, pub)
+		}, cps, pub, audit.Expect{})
 		return err
 	})
 	if err != nil {
