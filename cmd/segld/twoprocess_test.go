@@ -18,7 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/devenv"
+	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/store/sqlite"
 )
 
 // TestMain doubles as segld itself when a test starts this binary with
@@ -44,8 +48,9 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startSegld runs segld in its own process until the test ends.
-func startSegld(t *testing.T, env []string, args ...string) {
+// startSegld runs segld in its own process until the test ends, or until
+// the stop it returns (SIGTERM, and wait) is called.
+func startSegld(t *testing.T, env []string, args ...string) (stop func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), env...), "SEGLD_TEST_ARGS="+strings.Join(args, "\n"))
@@ -54,13 +59,20 @@ func startSegld(t *testing.T, env []string, args ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+		stop()
 		if t.Failed() {
 			t.Logf("segld %v:\n%s", args, logs.String())
 		}
 	})
+	return stop
 }
 
 func mtlsClient(t *testing.T, caFile, certFile, keyFile string) *http.Client {
@@ -136,12 +148,12 @@ func TestOneOTPTwoDaemons(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"SOFTHSM2_CONF=" + e.Token.Conf}
-	startSegld(t, env, "dev", "--dir", dir, "--listen", addrA)
+	stopA := startSegld(t, env, "dev", "--dir", dir, "--listen", addrA)
 	off := mtlsClient(t, e.TLSCA, e.Cert, e.Key)
 	rp := mtlsClient(t, e.TLSCA, e.RPCert, e.RPKey)
 	a, b := "https://"+addrA, "https://"+addrB
 	waitHealthy(t, off, a) // the first has registered the dev RP before the second starts
-	startSegld(t, env, "--config", second)
+	stopB := startSegld(t, env, "--config", second)
 	waitHealthy(t, off, b)
 
 	js := func(v any) []byte { b, _ := json.Marshal(v); return b }
@@ -189,14 +201,14 @@ func TestOneOTPTwoDaemons(t *testing.T) {
 			}
 			ready.Done()
 			<-start
-			// The losers are refused: as a used code (200, not
-			// accepted), or, once their failures have failed the
-			// order, as a request on a finished order (400).
+			// The losers are duplicates: 200, not accepted, the
+			// order's state, whichever daemon and however late.
 			var r struct {
 				Accepted  bool
+				Status    string
 				ErrorCode string
 			}
-			if code := call(t, rp, "POST", addr+"/rp/v1/factor", "application/json", submit, &r); code != 200 && (code != 400 || r.ErrorCode == "") {
+			if code := call(t, rp, "POST", addr+"/rp/v1/factor", "application/json", submit, &r); code != 200 || r.Status != "pending" {
 				t.Errorf("factor: %d %+v", code, r)
 			}
 			mu.Lock()
@@ -215,10 +227,9 @@ func TestOneOTPTwoDaemons(t *testing.T) {
 	if accepted != 1 {
 		t.Fatalf("%d of 50 submissions to two daemons accepted, want exactly 1", accepted)
 	}
-	// "" is the winner and the losers of the token's UPDATE ("code
-	// already used"); invalidParameters those that came after the order
-	// had the factor.
-	t.Logf("answers by error code: %v", codes)
+	if codes[""] != 50 {
+		t.Fatalf("answers by error code: %v; every one must be the order's state", codes)
+	}
 	var tok struct{ Counter int64 }
 	if code := call(t, off, "GET", a+"/admin/v1/tokens/987654321", "", nil, &tok); code != 200 || tok.Counter != 1 {
 		t.Fatalf("token: %d %+v, want counter 1", code, tok)
@@ -232,5 +243,70 @@ func TestOneOTPTwoDaemons(t *testing.T) {
 	pw := js(map[string]string{"orderRef": order.OrderRef, "type": "password", "value": "hemmeligt1"})
 	if code := call(t, rp, "POST", b+"/rp/v1/factor", "application/json", pw, &done); code != 200 || done.Status != "complete" {
 		t.Fatalf("the password after the race: %d %+v", code, done)
+	}
+
+	// Both seal one chain on the way out, A first, then B, with a record
+	// of B's own in between: the HSM's checkpoint, which A writes and B
+	// must find, seals the last record, and the whole log verifies.
+	stopA()
+	if code := call(t, off, "POST", b+"/admin/v1/users/ida/disable", "application/json", nil, nil); code != 200 {
+		t.Fatalf("disable: %d", code)
+	}
+	stopB()
+	checkAudit(t, e)
+}
+
+// checkAudit verifies the development setup's audit log, as `segl audit
+// verify` does, against the HSM's last checkpoint, which must seal the
+// last record.
+func checkAudit(t *testing.T, e *devenv.Env) {
+	t.Helper()
+	ks, err := hsm.Open(e.Token.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	pub, err := ks.PublicKey("audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ks.Data("audit-checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := audit.ParseCheckpoint(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(e.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rep audit.Report
+	err = db.View(context.Background(), func(r store.Reader) error {
+		var recs []audit.Stored
+		if err := r.AuditRecords(1, func(s audit.Stored) (bool, error) { recs = append(recs, s); return true, nil }); err != nil {
+			return err
+		}
+		cps, err := r.AuditCheckpoints()
+		if err != nil {
+			return err
+		}
+		i := 0
+		rep, err = audit.Verify(func() (audit.Stored, bool, error) {
+			if i == len(recs) {
+				return audit.Stored{}, false, nil
+			}
+			i++
+			return recs[i-1], true, nil
+		}, cps, pub, audit.Expect{Anchor: &anchor})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Broken != nil || rep.Anchored != rep.Records || rep.Unsealed != 0 {
+		t.Fatalf("the audit log after two daemons stopped: %+v (broken: %v)", rep, rep.Broken)
 	}
 }
