@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -370,10 +371,10 @@ func (s *Service) checkClientCA(cert *x509.Certificate, now time.Time) error {
 		return errors.New("admin: no client CA configured to check certificates against")
 	}
 	pool := x509.NewCertPool()
-	var names []string
+	var names, commonNames []string
 	for _, c := range s.ClientCAs {
 		pool.AddCert(c)
-		names = append(names, c.Subject.String())
+		names, commonNames = append(names, c.Subject.String()), append(commonNames, c.Subject.CommonName)
 	}
 	_, err := cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	if err == nil {
@@ -381,8 +382,12 @@ func (s *Service) checkClientCA(cert *x509.Certificate, now time.Time) error {
 	}
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) {
-		return invalid("certificate was issued by %q, which is not segld's client CA (%s, tls.client-ca): this relying party could never connect; have the client CA issue it",
-			cert.Issuer.String(), strings.Join(names, "; "))
+		issuer := cert.Issuer.String()
+		if slices.Contains(commonNames, cert.Issuer.CommonName) {
+			issuer += " (a CA of the client CA's name, but not its key)"
+		}
+		return invalid("certificate was issued by %s, which is not segld's client CA (%s, tls.client-ca): this relying party could never connect; have the client CA issue it",
+			issuer, strings.Join(names, "; "))
 	}
 	return invalid("certificate (issued by %q) would be refused at the TLS handshake: %v", cert.Issuer.String(), err)
 }

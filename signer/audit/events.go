@@ -34,12 +34,10 @@ const (
 	AdminRPEnabled         = "admin.rp.enabled"
 	AdminOfficerRegistered = "admin.officer.registered"
 	AdminOfficerChanged    = "admin.officer.changed"
-	AdminOfficerDisabled   = "admin.officer.disabled"
+	AdminOfficerRemoved    = "admin.officer.removed"
 	AdminTokensImported    = "admin.tokens.imported"
 	AdminTokenPrefix       = "admin.token." // + the action: assign, unassign, unblock, resync, delete
 	AdminCodeCardIssued    = "admin.codecard.issued"
 	AdminCodeCardPrinted   = "admin.codecard.printed"
 	AdminCodeCardRevoked   = "admin.codecard.revoked"
-	// The log itself.
-	AuditAnchorAdopted = "audit.anchor.adopted"
 )

@@ -239,9 +239,9 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 }
 
 // registerOfficers makes the registered officers those of the config: an
-// officer in it is registered, or brought up to date (certificate, name,
-// enabled); one no longer in it is disabled, and its certificate gets 401
-// from then on. Each change has its audit record.
+// officer in it is registered, or brought up to date (certificate, name);
+// one no longer in it is removed, and its certificate gets 401 from then
+// on. Each change has its audit record.
 func (d *Daemon) registerOfficers() error {
 	type wanted struct {
 		i  int
@@ -270,14 +270,10 @@ func (d *Daemon) registerOfficers() error {
 		for _, o := range have {
 			w, ok := want[o.ID]
 			if !ok {
-				if o.Disabled {
-					continue
-				}
-				o.Disabled = true
-				if err := tx.UpdateOfficer(o); err != nil {
+				if err := tx.DeleteOfficer(o.ID); err != nil {
 					return err
 				}
-				if err := record(audit.AdminOfficerDisabled, o.ID, map[string]string{"fingerprint": o.Fingerprint, "reason": "not in the config"}); err != nil {
+				if err := record(audit.AdminOfficerRemoved, o.ID, map[string]string{"fingerprint": o.Fingerprint, "reason": "not in the config"}); err != nil {
 					return err
 				}
 				continue

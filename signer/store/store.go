@@ -84,6 +84,8 @@ type Tx interface {
 	// UpdateOfficer writes an officer's name, certificate fingerprint and
 	// state, found by ID.
 	UpdateOfficer(o *Caller) error
+	// DeleteOfficer removes an officer's registration.
+	DeleteOfficer(id string) error
 
 	// CreateOrder refuses (ErrExists) a second pending order for a user.
 	CreateOrder(o *Order) error

@@ -195,6 +195,11 @@ func (t *txn) CreateOfficer(o *store.Caller) error {
 	return t.createCaller(&c, []byte{})
 }
 
+func (t *txn) DeleteOfficer(id string) error {
+	res, err := t.q.ExecContext(t.ctx, `DELETE FROM callers WHERE role = 'officer' AND id = ?`, id)
+	return affected(res, err, "officer "+id)
+}
+
 func (t *txn) UpdateOfficer(o *store.Caller) error {
 	res, err := t.q.ExecContext(t.ctx, `UPDATE callers SET name = ?, fingerprint = ?, disabled = ? WHERE role = 'officer' AND id = ?`,
 		o.Name, o.Fingerprint, boolInt(o.Disabled), o.ID)
