@@ -240,3 +240,44 @@ func TestConcurrentWrongOTPsBlockOnce(t *testing.T) {
 		t.Fatal("the user is not blocked")
 	}
 }
+
+// A right value sent again after it was accepted, while the order waits
+// for its second factor, is answered with the order's state and counts
+// nothing; so is a right value for an entry a wrong answer spent.
+func TestRepeatAfterAcceptance(t *testing.T) {
+	e := start(t)
+	e.createUser("gry", "hemmeligt1")
+	card := e.issueCard("gry")
+	o := e.startOrder("auth", map[string]string{"userId": "gry", "endUserIp": "192.0.2.1"})
+	code := card.code(e.challenge(o.OrderRef).KeyNumber)
+	if r := e.factor(o.OrderRef, "codecard", code); !r.Accepted || r.Status != "pending" {
+		t.Fatalf("first: %+v", r)
+	}
+	for range 3 {
+		if r := e.factor(o.OrderRef, "codecard", code); r.Accepted || r.Status != "pending" || r.HintCode != "userSign" {
+			t.Fatalf("again: %+v", r)
+		}
+		if r := e.factor(o.OrderRef, "codecard", card.wrongCode(code)); r.Accepted || r.Status != "pending" {
+			t.Fatalf("a wrong value for a passed factor: %+v", r)
+		}
+	}
+	if failures, _ := e.user("gry"); failures != 0 {
+		t.Fatalf("repeats counted %d failures", failures)
+	}
+	if r := e.factor(o.OrderRef, "password", "hemmeligt1"); r.Status != "complete" {
+		t.Fatalf("%+v", r)
+	}
+	if r := e.factor(o.OrderRef, "password", "hemmeligt1"); r.Accepted || r.Status != "complete" {
+		t.Fatalf("a factor for a complete order: %+v", r)
+	}
+	// An entry spent by a wrong answer: its right code now counts nothing.
+	o = e.startOrder("auth", map[string]string{"userId": "gry", "endUserIp": "192.0.2.1"})
+	key := e.challenge(o.OrderRef).KeyNumber
+	e.factor(o.OrderRef, "codecard", card.wrongCode(key))
+	if r := e.factor(o.OrderRef, "codecard", card.code(key)); r.Accepted {
+		t.Fatalf("the right code for a spent entry: %+v", r)
+	}
+	if failures, _ := e.user("gry"); failures != 1 {
+		t.Fatalf("%d failures, want the one wrong answer", failures)
+	}
+}
