@@ -147,14 +147,7 @@ func auditVerify(c *cli.Context) error {
 		}
 		exp.Cadence, exp.Now = cd, time.Now()
 	}
-	i := 0
-	rep, err := audit.Verify(func() (audit.Stored, bool, error) {
-		if i == len(records) {
-			return audit.Stored{}, false, nil
-		}
-		i++
-		return records[i-1], true, nil
-	}, checkpoints, pub, exp)
+	rep, err := audit.Verify(audit.Records(records), checkpoints, pub, exp)
 	if err != nil {
 		return err
 	}

@@ -293,14 +293,7 @@ func checkAudit(t *testing.T, e *devenv.Env) {
 		if err != nil {
 			return err
 		}
-		i := 0
-		rep, err = audit.Verify(func() (audit.Stored, bool, error) {
-			if i == len(recs) {
-				return audit.Stored{}, false, nil
-			}
-			i++
-			return recs[i-1], true, nil
-		}, cps, pub, audit.Expect{Anchor: &anchor})
+		rep, err = audit.Verify(audit.Records(recs), cps, pub, audit.Expect{Anchor: &anchor})
 		return err
 	})
 	if err != nil {

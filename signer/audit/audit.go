@@ -300,6 +300,18 @@ type Expect struct {
 	Now     time.Time
 }
 
+// Records is the walk of Verify over records held in memory.
+func Records(recs []Stored) func() (Stored, bool, error) {
+	i := 0
+	return func() (Stored, bool, error) {
+		if i == len(recs) {
+			return Stored{}, false, nil
+		}
+		i++
+		return recs[i-1], true, nil
+	}
+}
+
 // Verify walks the records in order and checks each against the chain,
 // the database's checkpoints, and what exp adds. An error is returned only
 // when the walk itself fails; a broken chain is Report.Broken.

@@ -45,14 +45,7 @@ func TestChainBreaks(t *testing.T) {
 		recs, prev = append(recs, audit.Stored{Record: r, Hash: h}), h
 	}
 	walk := func(rs []audit.Stored) *audit.Break {
-		i := 0
-		rep, err := audit.Verify(func() (audit.Stored, bool, error) {
-			if i == len(rs) {
-				return audit.Stored{}, false, nil
-			}
-			i++
-			return rs[i-1], true, nil
-		}, nil, nil, audit.Expect{})
+		rep, err := audit.Verify(audit.Records(rs), nil, nil, audit.Expect{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,14 +110,7 @@ func chain(t *testing.T, key *ecdsa.PrivateKey, n int, t0 time.Time, at ...uint6
 
 func verify(t *testing.T, recs []audit.Stored, cps []audit.Checkpoint, key *ecdsa.PrivateKey, exp audit.Expect) *audit.Break {
 	t.Helper()
-	i := 0
-	rep, err := audit.Verify(func() (audit.Stored, bool, error) {
-		if i == len(recs) {
-			return audit.Stored{}, false, nil
-		}
-		i++
-		return recs[i-1], true, nil
-	}, cps, key.Public(), exp)
+	rep, err := audit.Verify(audit.Records(recs), cps, key.Public(), exp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,14 +55,7 @@ func verify(t *testing.T, db *sqlite.DB, pub *ecdsa.PublicKey) audit.Report {
 		if err != nil {
 			return err
 		}
-		i := 0
-		rep, err = audit.Verify(func() (audit.Stored, bool, error) {
-			if i == len(recs) {
-				return audit.Stored{}, false, nil
-			}
-			i++
-			return recs[i-1], true, nil
-		}, cps, pub, audit.Expect{})
+		rep, err = audit.Verify(audit.Records(recs), cps, pub, audit.Expect{})
 		return err
 	})
 	if err != nil {
