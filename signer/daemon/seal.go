@@ -299,7 +299,7 @@ func (s *sealer) seal(ctx context.Context, final bool) (int, error) {
 	}
 	for _, c := range made {
 		s.signed.Inc()
-		s.log.Info("audit checkpoint", "seq", c.Seq, "hash", c.Hash.String(), "time", c.Time, "signature", base64.StdEncoding.EncodeToString(c.Signature))
+		s.log.Info("audit checkpoint", "seq", c.Seq, "hash", c.Hash.String(), "signed_at", c.Time, "signature", base64.StdEncoding.EncodeToString(c.Signature))
 		if s.file != nil {
 			if err := s.file.Append(c); err != nil {
 				s.log.Error("append to audit.checkpoint-file", "seq", c.Seq, "err", err)

@@ -6,7 +6,9 @@
 //	   │
 //	   ├─ expiry, cancel, user blocked, signing failed ──▶ failed
 //
-// Every state change and its audit record commit in one transaction.
+// Every state change and its audit record commit in one transaction. The
+// factors are signer/factors': each verifies a value outside any
+// transaction, and factors.Rules settles it inside the order's.
 package orders
 
 import (
