@@ -154,6 +154,7 @@ func (s *sealer) walk(r store.Reader, anchor *audit.Checkpoint, now time.Time, f
 			return false, nil
 		}
 		next++
+		p.head = seq
 		if anchor != nil && seq < anchor.Seq {
 			prev = st.Hash // the record before the anchor's: sealed, checked by verify
 			return true, nil
@@ -188,11 +189,15 @@ func (s *sealer) walk(r store.Reader, anchor *audit.Checkpoint, now time.Time, f
 			p.targets = append(p.targets, audit.Checkpoint{Seq: seq, Hash: h})
 			sealedAt = seq
 		}
-		p.head = seq
 		return true, nil
 	})
 	if err != nil || brk != nil {
 		return nil, errors.Join(err, errBrokenOrNil(brk))
+	}
+	for _, c := range dbCheckpoints {
+		if c.Seq >= next {
+			return nil, errBroken{&audit.Break{Seq: next, Reason: fmt.Sprintf("checkpoint %d seals records that are gone: the log ends at record %d", c.Seq, next-1)}}
+		}
 	}
 	if anchor != nil && next <= anchor.Seq {
 		end := next - 1
