@@ -16,7 +16,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 // The benchmarks measure the package against raw crypto11 on the same
@@ -40,7 +40,7 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	tok := softhsm.New(b)
+	tok := softhsmtest.New(b)
 	e := &benchEnv{ids: map[string][]byte{}, wrapped: map[string]*hsm.WrappedKey{}}
 	open := func(cache int) *hsm.Keystore {
 		cfg := tok.Config()

@@ -9,11 +9,11 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 func TestDataObjects(t *testing.T) {
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.Data("anchor"); !errors.Is(err, hsm.ErrDataNotFound) {
 		t.Fatalf("a missing data object: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestDataObjects(t *testing.T) {
 // A panic inside an operation must not leave the keystore locked: Close
 // (which takes the lock exclusively) would hang for ever.
 func TestPanicReleasesKeystore(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	hsm.SetInUse(t, func() { panic("injected") })
 	func() {
 		defer func() {

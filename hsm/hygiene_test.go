@@ -15,7 +15,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 // Key hygiene, checked through a second PKCS#11 handle rather than through
@@ -105,7 +105,7 @@ func (h hygiene) neverLeaves(t *testing.T, obj pkcs11.ObjectHandle, wantAlways b
 }
 
 func TestHygieneTokenKeys(t *testing.T) {
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func mustID(t *testing.T, r *raw, obj pkcs11.ObjectHandle) []byte {
 // trusted KEK, and only as session objects; the keys unwrapped from their
 // blobs may not leave again.
 func TestHygieneWrappedKeys(t *testing.T) {
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		t.Fatal(err)
 	}

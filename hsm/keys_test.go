@@ -11,13 +11,13 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 // Every asymmetric type: generated on the token, signed with in the HSM,
 // verified by the standard library.
 func TestGenerateAndSign(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	msg := []byte("Segl signs this")
 	cases := []struct {
 		typ  hsm.KeyType
@@ -67,7 +67,7 @@ func TestGenerateAndSign(t *testing.T) {
 // Two keys of the same type have different IDs, from the HSM's RNG, and
 // different public keys.
 func TestGenerateDistinct(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	a, err := ks.Generate("a", hsm.ECDSAP256)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestGenerateDistinct(t *testing.T) {
 }
 
 func TestSignRefusesBadInput(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	for _, typ := range []hsm.KeyType{hsm.ECDSAP256, hsm.RSA2048, hsm.Ed25519} {
 		if _, err := ks.Generate(string(typ), typ); err != nil {
 			t.Fatal(err)
@@ -115,7 +115,7 @@ func TestSignRefusesBadInput(t *testing.T) {
 // wrap_test.go. Here: the token keys of each size work with their hash, and
 // two keys give different MACs.
 func TestHMACTokenKeys(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	for _, tc := range []struct {
 		typ  hsm.KeyType
 		hash crypto.Hash
@@ -156,7 +156,7 @@ func TestHMACTokenKeys(t *testing.T) {
 }
 
 func TestWrongKeyKinds(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	ks.Generate("ec", hsm.ECDSAP256)
 	ks.Generate("mac", hsm.HMACSHA256)
 	_, err := ks.HMAC("ec")
@@ -176,7 +176,7 @@ func TestWrongKeyKinds(t *testing.T) {
 }
 
 func TestLabels(t *testing.T) {
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.Generate("issuer", hsm.ECDSAP256); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestLabels(t *testing.T) {
 }
 
 func TestListAndDelete(t *testing.T) {
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	for label, typ := range map[string]hsm.KeyType{"b-ed": hsm.Ed25519, "a-ec": hsm.ECDSAP256, "c-mac": hsm.HMACSHA1} {
 		if _, err := ks.Generate(label, typ); err != nil {
 			t.Fatal(err)
@@ -263,7 +263,7 @@ func TestListAndDelete(t *testing.T) {
 // A Signer made before its key is deleted says so, rather than signing with
 // something else.
 func TestSignerAfterDelete(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	ks.Generate("gone", hsm.ECDSAP256)
 	s, err := ks.Signer("gone")
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 // countLogins makes every C_Login countable, and optionally fail first.
@@ -35,7 +35,7 @@ func countLogins(t *testing.T, fail func(n int32) error) *atomic.Int32 {
 }
 
 func TestOpenWrongPIN(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	logins := countLogins(t, nil)
 	cfg := tok.Config()
 	cfg.PIN = "not-the-pin"
@@ -70,7 +70,7 @@ func TestOpenWrongPIN(t *testing.T) {
 }
 
 func TestOpenEmptyPINNeverReachesToken(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	logins := countLogins(t, nil)
 	cfg := tok.Config()
 	cfg.PIN = ""
@@ -87,7 +87,7 @@ func TestOpenEmptyPINNeverReachesToken(t *testing.T) {
 // SoftHSM 2.6 never locks a PIN (Token::loginUser only sets
 // CKF_USER_PIN_COUNT_LOW), so CKR_PIN_LOCKED is injected at the seam.
 func TestOpenLockedPIN(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	logins := countLogins(t, func(int32) error { return pkcs11.Error(pkcs11.CKR_PIN_LOCKED) })
 	_, err := hsm.Open(tok.Config())
 	wantErr(t, err, hsm.ErrPINLocked)
@@ -99,7 +99,7 @@ func TestOpenLockedPIN(t *testing.T) {
 // SoftHSM answers CKR_GENERAL_ERROR to a login now and then while another
 // process writes the token; a few of those are retried, nothing else is.
 func TestOpenRetriesGeneralError(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	logins := countLogins(t, func(n int32) error {
 		if n <= 2 {
 			return pkcs11.Error(pkcs11.CKR_GENERAL_ERROR)
@@ -126,7 +126,7 @@ func TestOpenRetriesGeneralError(t *testing.T) {
 }
 
 func TestOpenUnknownTokenAndModule(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	cfg := tok.Config()
 	cfg.Token = "no-such-token"
 	_, err := hsm.Open(cfg)
@@ -152,7 +152,7 @@ func TestOpenUnknownTokenAndModule(t *testing.T) {
 
 // Two tokens with one label: the Keystore refuses to pick one.
 func TestOpenAmbiguousToken(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	second(t, tok, func(p *pkcs11.Ctx, _ uint) {
 		defer p.Finalize()
 		slots, _ := p.GetSlotList(true)
@@ -173,7 +173,7 @@ func TestOpenAmbiguousToken(t *testing.T) {
 // crypto11 failures that are not PKCS#11 codes still come back as errors
 // that say what failed.
 func TestOpenCrypto11Failure(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	hsm.SetConfigureCrypto11(t, func(*crypto11.Config) (*crypto11.Context, error) {
 		return nil, errors.New("failed to create module context: failed to open module")
 	})
@@ -182,7 +182,7 @@ func TestOpenCrypto11Failure(t *testing.T) {
 }
 
 func TestProbe(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	info, err := hsm.Probe(tok.Module, tok.Label)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestProbe(t *testing.T) {
 }
 
 func TestInitToken(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	wantErr(t, hsm.InitToken(tok.Module, tok.Label, "so-pin", "user-pin"), hsm.ErrLabelExists)
 	wantErr(t, hsm.InitToken(tok.Module, "x", "", "user-pin"), hsm.ErrPINEmpty)
 	wantErr(t, hsm.InitToken(tok.Module, "x", "so-pin", ""), hsm.ErrPINEmpty)

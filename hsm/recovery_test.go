@@ -14,6 +14,7 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 // gate parks every operation that starts while it is shut, so that a
@@ -210,7 +211,7 @@ func TestRecoveryUnderLoad(t *testing.T) {
 	}
 	for name, fault := range faults {
 		t.Run(name, func(t *testing.T) {
-			tok, ks := softhsm.Open(t)
+			tok, ks := softhsmtest.Open(t)
 			g := newGate(t) // before the load, which reads the hook
 			l := startLoad(t, ks, tok)
 			defer l.end()
@@ -253,7 +254,7 @@ func TestRecoveryUnderLoad(t *testing.T) {
 // A connection that breaks again soon after a reconnection is not rebuilt
 // before RecoveryInterval has passed; calls fail fast meanwhile.
 func TestRecoveryRateLimit(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	cfg := tok.Config()
 	cfg.RecoveryInterval = 700 * time.Millisecond
 	ks, err := hsm.Open(cfg)
@@ -297,7 +298,7 @@ func TestRecoveryRateLimit(t *testing.T) {
 // changed it), reconnecting fails once and is never tried again: retrying
 // would use up the token's PIN attempts.
 func TestRecoveryNeverRetriesRefusedPIN(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	var logins atomic.Int32
 	hsm.SetLoginUser(t, func(ctx *pkcs11.Ctx, s pkcs11.SessionHandle, pin string) error {
 		logins.Add(1)
@@ -336,7 +337,7 @@ func TestRecoveryNeverRetriesRefusedPIN(t *testing.T) {
 }
 
 func TestClosedKeystore(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	ks.Generate("ec", hsm.ECDSAP256)
 	s, _ := ks.Signer("ec")
 	ks.Close()
@@ -352,7 +353,7 @@ func TestClosedKeystore(t *testing.T) {
 // ErrBusy: when every session is taken for longer than SessionWait, a call
 // fails instead of queueing for ever.
 func TestSessionWait(t *testing.T) {
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	cfg := tok.Config()
 	cfg.Sessions = 1
 	cfg.SessionWait = 50 * time.Millisecond

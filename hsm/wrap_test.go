@@ -19,13 +19,14 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 // openWithKEK opens a keystore with the given cache size on a new token
 // that has a KEK labelled "kek".
 func openWithKEK(t *testing.T, cache int) (*softhsm.Token, *hsm.Keystore) {
 	t.Helper()
-	tok := softhsm.New(t)
+	tok := softhsmtest.New(t)
 	cfg := tok.Config()
 	cfg.UnwrapCache = cache
 	ks, err := hsm.Open(cfg)

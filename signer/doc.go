@@ -1,7 +1,6 @@
-// Package signer will be the daemon's core: orders and their state machine,
-// users, devices, relying parties, the store, certificates, CMS and JWS
-// output, the audit log and the mTLS API (DESIGN.md, "Flows").
-//
-// Nothing is here yet; segld today only holds the HSM connection and
-// answers health probes. See the README's status table.
+// Package signer is the parent of the daemon's core, one package each:
+// orders (the state machine), factors (every factor and the rules they
+// obey), store and store/sqlite, audit, activation, admin, api (the mTLS
+// HTTP API), ca, cms, jws, qr, config, clock, errs, strictjson, and daemon,
+// which assembles them into segld (DESIGN.md, "Flows").
 package signer

@@ -1,13 +1,15 @@
-// Package softhsm makes hermetic SoftHSM2 tokens for tests and for the
-// development server: each token has its own softhsm2.conf and token
-// directory, is chosen by label, and has random PINs kept in files.
+// Package softhsm makes hermetic SoftHSM2 tokens: each token has its own
+// softhsm2.conf and token directory, is chosen by label, and has random
+// PINs kept in files. `segld dev` keeps its development token this way and
+// `segl vectors verify` its scratch token; tests use softhsmtest, which
+// makes one per test.
 //
-// SoftHSM reads SOFTHSM2_CONF when the module is initialised, so New sets
-// it (with t.Setenv, which also keeps such tests from running in parallel)
-// before anything loads the module, and refuses to go on if a Keystore of an
-// earlier test still holds the module initialised.
+// SoftHSM reads SOFTHSM2_CONF when the module is initialised, so it must be
+// set to the token's Conf before anything in the process loads the module;
+// Init refuses to go on if the module is initialised already.
 //
-// Production code must not import this package.
+// Nothing here imports package testing: it is linked into segld and segl.
+// A production deployment uses a real HSM, not this package.
 package softhsm
 
 import (
@@ -18,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/miekg/pkcs11"
 
@@ -157,49 +158,6 @@ func (t *Token) Env() []string {
 		hsm.EnvPINFile + "=" + t.PINFile,
 		hsm.EnvSOPINFile + "=" + t.SOPINFile,
 	}
-}
-
-// New makes an initialised token in tb.TempDir() and points SOFTHSM2_CONF
-// at it for the rest of the test.
-func New(tb testing.TB) *Token {
-	tb.Helper()
-	tok, err := Create(tempDir(tb), "segl-test-"+strings.ToLower(randomPIN()[:8]))
-	if err != nil {
-		tb.Fatalf("softhsm: %v", err)
-	}
-	tb.Setenv("SOFTHSM2_CONF", tok.Conf)
-	if err := tok.Init(); err != nil {
-		tb.Fatalf("softhsm: %v", err)
-	}
-	return tok
-}
-
-// tempDir is tb.TempDir(), unless the test's name put a '#' in it
-// (subtests with the same name are numbered "name#01"), which softhsm2.conf
-// cannot hold; then a directory of its own that is removed the same way.
-func tempDir(tb testing.TB) string {
-	dir := tb.TempDir()
-	if !strings.Contains(dir, "#") {
-		return dir
-	}
-	dir, err := os.MkdirTemp("", "segl-softhsm-")
-	if err != nil {
-		tb.Fatalf("softhsm: %v", err)
-	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-// Open opens a Keystore on a new token and closes it when the test ends.
-func Open(tb testing.TB) (*Token, *hsm.Keystore) {
-	tb.Helper()
-	tok := New(tb)
-	ks, err := hsm.Open(tok.Config())
-	if err != nil {
-		tb.Fatalf("softhsm: open keystore: %v", err)
-	}
-	tb.Cleanup(func() { ks.Close() })
-	return tok, ks
 }
 
 // randomPIN returns 24 characters of base32 from crypto/rand.

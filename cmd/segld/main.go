@@ -18,9 +18,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/segl/segl/cmd/segld/devenv"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
-	"github.com/segl/segl/signer/devenv"
 )
 
 func main() {

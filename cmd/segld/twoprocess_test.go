@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segl/segl/cmd/segld/devenv"
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/audit"
-	"github.com/segl/segl/signer/devenv"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/store/sqlite"
 )

@@ -22,7 +22,7 @@ import (
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/store/sqlite"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 type fixture struct {
@@ -36,7 +36,7 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/ca"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 var (
@@ -52,7 +52,7 @@ func generate(t *testing.T, ks *hsm.Keystore, label string, typ hsm.KeyType) *hs
 }
 
 func TestChain(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	rootKey := generate(t, ks, "root", hsm.ECDSAP384)
 	subKey := generate(t, ks, "issuer", hsm.ECDSAP256)
 	userKey := generate(t, ks, "user", hsm.ECDSAP256)
@@ -159,7 +159,7 @@ func TestChain(t *testing.T) {
 // TestKeyTypes makes a root with each kind of CA key the HSM holds and has
 // it certify a user key.
 func TestKeyTypes(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	userKey := generate(t, ks, "user", hsm.ECDSAP256)
 	for _, c := range []struct {
 		typ    hsm.KeyType
@@ -194,7 +194,7 @@ func TestKeyTypes(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	rootKey := &counting{Signer: generate(t, ks, "root", hsm.ECDSAP256)}
 	subKey := &counting{Signer: generate(t, ks, "issuer", hsm.ECDSAP256)}
 	other := generate(t, ks, "other", hsm.ECDSAP256)
@@ -342,7 +342,7 @@ type lying struct {
 func (l lying) Public() crypto.PublicKey { return l.claim }
 
 func TestBadSignatureNotReturned(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	rootKey := generate(t, ks, "root", hsm.ECDSAP256)
 	other := generate(t, ks, "other", hsm.ECDSAP256)
 	rootCert, err := ca.NewRoot(rootKey, root, t0, t0.AddDate(20, 0, 0), 1)

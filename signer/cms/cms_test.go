@@ -21,7 +21,7 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/cms"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 func certify(t *testing.T, pub crypto.PublicKey, parent *x509.Certificate, parentKey crypto.Signer, ca bool, name string) *x509.Certificate {
@@ -69,7 +69,7 @@ func opensslVerify(t *testing.T, sig []byte, doc []byte, caFile string) error {
 }
 
 func TestHSMKeysVerifyWithOpenSSL(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	root := certify(t, &rootKey.PublicKey, nil, rootKey, true, "Root")
 	interKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

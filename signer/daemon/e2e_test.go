@@ -22,9 +22,9 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/segl/segl/cmd/segld/devenv"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/daemon/daemontest"
-	"github.com/segl/segl/signer/devenv"
 	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"

@@ -14,11 +14,11 @@ import (
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/jws"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 )
 
 func TestHSMSignedJWSVerifiesWithGoJose(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	if _, err := ks.Generate("issuer", hsm.ECDSAP256); err != nil {
 		t.Fatal(err)
 	}

@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 	"github.com/segl/segl/tokens/codecard"
 )
 
 // BenchmarkCodeCard measures the master key's raw HMAC rate, checking one
 // answer, and issuing whole cards (key numbers and 148 codes), in one run.
 func BenchmarkCodeCard(b *testing.B) {
-	_, ks := softhsm.Open(b)
+	_, ks := softhsmtest.Open(b)
 	if _, err := ks.Generate("codecard", hsm.HMACSHA256); err != nil {
 		b.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 	"github.com/segl/segl/tokens/dlcode"
 )
 
 func TestLinkedToEveryField(t *testing.T) {
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 	"github.com/segl/segl/tokens/otp"
 )
 
@@ -13,7 +13,7 @@ import (
 // and the checks in the same run, so that the checks' cost can be stated in
 // HMACs: the goal is a TOTP check within 4 HMACs' time.
 func BenchmarkOTP(b *testing.B) {
-	tok, ks := softhsm.Open(b)
+	tok, ks := softhsmtest.Open(b)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		b.Fatal(err)
 	}

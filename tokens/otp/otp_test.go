@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 	"github.com/segl/segl/tokens/otp"
 )
 
@@ -29,7 +29,7 @@ func seed(t *testing.T, ks *hsm.Keystore, key []byte) *hsm.HMACKey {
 
 func keystore(t *testing.T) *hsm.Keystore {
 	t.Helper()
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,14 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 	"github.com/segl/segl/tokens/password"
 )
 
 var cheap = password.MinParams
 
 func TestWithHSMPepper(t *testing.T) {
-	_, ks := softhsm.Open(t)
+	_, ks := softhsmtest.Open(t)
 	for _, l := range []string{"pepper", "other"} {
 		if _, err := ks.Generate(l, hsm.HMACSHA256); err != nil {
 			t.Fatal(err)

@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/segl/segl/hsm"
-	"github.com/segl/segl/softhsm"
+	"github.com/segl/segl/softhsm/softhsmtest"
 	"github.com/segl/segl/tokens/pskc"
 )
 
 func keystore(t *testing.T) *hsm.Keystore {
 	t.Helper()
-	tok, ks := softhsm.Open(t)
+	tok, ks := softhsmtest.Open(t)
 	if _, err := ks.GenerateKEK("kek", tok.SOPIN); err != nil {
 		t.Fatal(err)
 	}

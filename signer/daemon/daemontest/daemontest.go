@@ -10,10 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/segl/segl/cmd/segld/devenv"
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
-	"github.com/segl/segl/signer/devenv"
 	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/tokens/password"
 )

@@ -6,7 +6,8 @@
 // variables segl needs.
 //
 // It is for a laptop, not production: the TLS keys are plain files, and
-// it is the one place outside tests that uses package softhsm.
+// with `segl vectors verify` it is the only code in the binaries that uses
+// package softhsm.
 package devenv
 
 import (
