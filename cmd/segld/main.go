@@ -1,13 +1,19 @@
 // Command segld is the Segl daemon: the relying-party and admin APIs over
 // mutual TLS, with every key in the HSM.
 //
-//	segld --config segl.yaml          run
-//	segld check-config --config F     validate a config without starting
-//	segld dev --dir DIR               the embedded development setup (make run)
+//	segld --config segl.yaml                run
+//	segld check-config --config F [--hsm]   check a config whole without starting
+//	segld dev --dir DIR                     the embedded development setup (make run)
+//	segld --version
+//
+// A config that does not hold, and anything else that stops segld before
+// it serves, is said in plain text on stderr, one problem a line, with
+// exit status 1; once it serves, segld logs as log.format says.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +24,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/segl/segl/cmd/internal/version"
 	"github.com/segl/segl/cmd/segld/devenv"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
@@ -29,12 +36,17 @@ func main() {
 	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
 }
 
+// errStarted marks an error that happened while segld served, and was
+// logged already.
+type errStarted struct{ error }
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	configFlag := &cli.StringFlag{Name: "config", Usage: "the config file (YAML)", Required: true}
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "segld %s\n", c.App.Version) }
 	app := &cli.App{
 		Name:            "segld",
 		Usage:           "the Segl signing and authentication daemon",
+		Version:         version.String(),
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
@@ -48,16 +60,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
-			return serve(ctx, cfg, log)
+			return serve(ctx, cfg, stderr)
 		},
 		Commands: []*cli.Command{
 			{
 				Name:  "check-config",
-				Usage: "validate a config file and exit",
-				Flags: []cli.Flag{configFlag},
+				Usage: "check a config file whole, as segld would at start, and exit",
+				Description: "Checks every key and value, and every file the config names (certificates, keys, the PIN file, the " +
+					"PKCS#11 module), and prints every problem, one a line, naming its key. --hsm also logs in to the HSM and " +
+					"checks every configured key label.",
+				Flags: []cli.Flag{configFlag, &cli.BoolFlag{Name: "hsm", Usage: "also log in to the HSM and check the keys.* labels"}},
 				Action: func(c *cli.Context) error {
-					if _, err := config.Load(c.String("config")); err != nil {
+					cfg, err := config.Load(c.String("config"))
+					if err != nil {
 						return err
+					}
+					if err := cfg.CheckFiles(); err != nil {
+						return err
+					}
+					if c.Bool("hsm") {
+						if err := daemon.CheckKeys(cfg); err != nil {
+							return err
+						}
 					}
 					fmt.Fprintf(stdout, "%s: ok\n", c.String("config"))
 					return nil
@@ -68,10 +92,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Usage: "run on the embedded development setup under --dir, made on first start",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "dir", Value: ".segl", Usage: "where the token, database, certificates and env file live"},
-					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "the API's address"},
+					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "the API's address (mutual TLS)"},
+					&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:8444", Usage: "the plain-HTTP address of /healthz, /readyz and /metrics (\"\" for none)"},
 				},
 				Action: func(c *cli.Context) error {
-					env, err := devenv.Setup(c.String("dir"), c.String("listen"))
+					env, err := devenv.Setup(c.String("dir"), c.String("listen"), c.String("ops-listen"))
 					if err != nil {
 						return err
 					}
@@ -87,21 +112,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					if err != nil {
 						return err
 					}
-					return serve(ctx, cfg, log, devenv.Bootstrap)
+					return serve(ctx, cfg, stderr, devenv.Bootstrap)
 				},
 			},
 		},
 	}
-	if err := app.Run(args); err != nil {
-		log.Error("segld stopped", "err", err.Error())
+	err := app.Run(args)
+	var started errStarted
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &started):
 		return 1
 	}
-	return 0
+	var cfgErrs config.Errors
+	if errors.As(err, &cfgErrs) {
+		for _, e := range cfgErrs {
+			fmt.Fprintln(stderr, e)
+		}
+	} else {
+		fmt.Fprintf(stderr, "segld: %v\n", err)
+	}
+	return 1
+}
+
+// newLogger makes the log log.format and log.level ask for.
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // serve runs the daemon until ctx is done; hooks run on the opened daemon
 // before it listens.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...func(*daemon.Daemon, *config.Config) error) error {
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, hooks ...func(*daemon.Daemon, *config.Config) error) error {
+	log := newLogger(cfg.Log, stderr)
+	slog.SetDefault(log) // the keystore's own messages, too
 	d, err := daemon.Open(cfg, log, daemon.Options{})
 	if err != nil {
 		return err
@@ -114,15 +164,28 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...f
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
+	}
+	var ops net.Listener
+	if cfg.OpsListen != "" {
+		if ops, err = net.Listen("tcp", cfg.OpsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("ops-listen: %w", err)
+		}
 	}
 	info, _ := d.Keystore().Info()
-	attrs := []any{"listen", ln.Addr().String(), "hsm_module", cfg.HSM.Module, "token", cfg.HSM.Token}
+	attrs := []any{"version", version.String(), "listen", ln.Addr().String(), "hsm_module", cfg.HSM.Module, "token", cfg.HSM.Token}
+	if ops != nil {
+		attrs = append(attrs, "ops_listen", ops.Addr().String())
+	}
 	if info != nil {
 		attrs = append(attrs, "serial", info.Serial)
 	}
 	log.Info("segld started", attrs...)
-	err = d.Serve(ctx, ln)
+	if err := d.Serve(ctx, ln, ops); err != nil {
+		log.Error("segld stopped", "err", err)
+		return errStarted{err}
+	}
 	log.Info("segld stopped")
-	return err
+	return nil
 }

@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/segl/segl/cmd/segld/devenv"
+	"github.com/segl/segl/signer/config"
 )
 
 func segld(t *testing.T, args ...string) (string, string, int) {
@@ -16,28 +21,144 @@ func segld(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
+// devSetup makes a development setup (token, keys, certificates, config)
+// in a temporary directory.
+func devSetup(t *testing.T) *devenv.Env {
+	t.Helper()
+	t.Setenv("SOFTHSM2_CONF", "") // Setup sets it for the process; this restores it
+	e, err := devenv.Setup(t.TempDir(), "127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// edit writes a copy of the setup's config with replacements made.
+func edit(t *testing.T, e *devenv.Env, name string, oldNew ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		if !strings.Contains(s, oldNew[i]) {
+			t.Fatalf("the dev config has no %q", oldNew[i])
+		}
+		s = strings.Replace(s, oldNew[i], oldNew[i+1], 1)
+	}
+	path := filepath.Join(e.Dir, name)
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestCheckConfig(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "segl.yaml")
-	os.WriteFile(good, []byte(`listen: 127.0.0.1:8443
-database: segl.db
-hsm: {token: segl}
-tls: {certificate: s.pem, key: s.key, client-ca: ca.pem}
-issuer: {name: segl, certificate: issuer.pem}
-`), 0o600)
-	if out, errOut, code := segld(t, "check-config", "--config", good); code != 0 || !strings.Contains(out, "ok") {
-		t.Fatalf("a good config: %d %s %s", code, out, errOut)
+	e := devSetup(t)
+	if out, errOut, code := segld(t, "check-config", "--config", e.Config); code != 0 || out != e.Config+": ok\n" {
+		t.Fatalf("the dev config: %d %q %s", code, out, errOut)
 	}
-	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("listen: 127.0.0.1:8443\nhsm: {token: segl, pin: 1234}\n"), 0o600)
+	if out, errOut, code := segld(t, "check-config", "--hsm", "--config", e.Config); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("the dev config with --hsm: %d %s %s", code, out, errOut)
+	}
+	// Everything wrong at once, one a line, in plain text, each naming
+	// its key; segld itself refuses to start with the same lines.
+	bad := edit(t, e, "bad.yaml",
+		"  max-failures: 5\n  block: 15m\n  challenge-reissues", "  max-failure: 5\n  block: 15m\n  challenge-reissues",
+		"expiry: 3m", "expiry: 3 minutes",
+		"  pin-file:", "  pin: 1234\n  pin-file:")
 	_, errOut, code := segld(t, "check-config", "--config", bad)
-	if code == 0 || !strings.Contains(errOut, "field pin not found") {
-		t.Fatalf("a config with a PIN in it: %d %s", code, errOut)
+	want := []string{
+		"orders.expiry: \"3 minutes\" is not a duration like 3m or 90s",
+		"orders.max-failure: unknown key (did you mean orders.max-failures?)",
+		"hsm.pin: unknown key (did you mean hsm.pin-file?)",
 	}
-	if strings.Contains(errOut, "1234") {
-		t.Fatalf("the error repeats the PIN: %s", errOut)
+	if code != 1 || len(strings.Split(strings.TrimSpace(errOut), "\n")) != len(want) {
+		t.Fatalf("exit %d, %q", code, errOut)
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w+"\n") {
+			t.Errorf("no line %q in\n%s", w, errOut)
+		}
+	}
+	if strings.Contains(errOut, "1234") || strings.Contains(errOut, "{") {
+		t.Fatalf("the errors repeat the PIN, or are not plain text: %s", errOut)
+	}
+	if _, startErr, code := segld(t, "--config", bad); code != 1 || startErr != errOut {
+		t.Fatalf("segld's refusal differs from check-config's: %d\n%s", code, startErr)
+	}
+	// Files: a missing certificate, a key that is not the certificate's.
+	files := edit(t, e, "files.yaml", "certificate: tls/server.pem", "certificate: tls/nope.pem", "client-ca: tls/ca.pem", "client-ca: tls/rp.key")
+	_, errOut, code = segld(t, "check-config", "--config", files)
+	if code != 1 || !strings.Contains(errOut, "tls.certificate: open tls/nope.pem: no such file\n") || !strings.Contains(errOut, "tls.client-ca: tls/rp.key: no PEM certificate in it\n") {
+		t.Fatalf("files: %d %s", code, errOut)
+	}
+	if _, startErr, code := segld(t, "--config", files); code != 1 || startErr != errOut {
+		t.Fatalf("segld's refusal differs: %d\n%s", code, startErr)
+	}
+	mismatched := edit(t, e, "mismatched.yaml", "key: tls/server.key", "key: tls/rp.key")
+	if _, errOut, code := segld(t, "check-config", "--config", mismatched); code != 1 || !strings.Contains(errOut, "tls.certificate: with tls.key: private key does not match public key") {
+		t.Fatalf("a key that is not the certificate's: %d %s", code, errOut)
+	}
+	// --hsm: a label with no key, and a key of the wrong type.
+	keys := edit(t, e, "keys.yaml", "issuer: issuer", "issuer: nope", "audit: audit", "audit: pepper")
+	if _, errOut, code := segld(t, "check-config", "--config", keys); code != 0 {
+		t.Fatalf("without --hsm the labels are not checked: %d %s", code, errOut)
+	}
+	_, errOut, code = segld(t, "check-config", "--hsm", "--config", keys)
+	if code != 1 || !strings.Contains(errOut, `keys.issuer: no key is labelled "nope"`) || !strings.Contains(errOut, `keys.audit: the key "pepper" is hmac-sha256; it must be an ECDSA`) {
+		t.Fatalf("--hsm: %d %s", code, errOut)
 	}
 	if _, errOut, code := segld(t); code == 0 || !strings.Contains(errOut, "--config is required") {
 		t.Fatalf("no config: %d %s", code, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, errOut, code := segld(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "segld ") || len(strings.TrimSpace(out)) <= len("segld ") || errOut != "" {
+		t.Fatalf("--version: %d %q %q", code, out, errOut)
+	}
+}
+
+// segld dev writes every key of the config.
+func TestDevConfigHasEveryKey(t *testing.T) {
+	e := devSetup(t)
+	b, err := os.ReadFile(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			walk(n.Content[0], path)
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, path+"[]")
+			}
+		default:
+			have[path] = true
+		}
+	}
+	walk(&doc, "")
+	for _, k := range config.KeyPaths() {
+		if !have[k] {
+			t.Errorf("the dev config has no %s", k)
+		}
 	}
 }

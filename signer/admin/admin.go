@@ -26,6 +26,7 @@ import (
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/codecard"
+	"github.com/segl/segl/tokens/otp"
 	"github.com/segl/segl/tokens/password"
 )
 
@@ -54,6 +55,7 @@ type Service struct {
 	CertValidity   time.Duration  // users' certificates; default 2 years
 	CodeCardMaster codecard.HMAC  // the code-card master key in the HSM
 	Tokens         SecretImporter // wraps imported OTP seeds in the HSM
+	OTPPolicy      otp.Policy     // for resynchronising HOTP tokens
 	Clock          clock.Clock
 	// ClientCAs are the CAs that segld's TLS listener trusts for client
 	// certificates (tls.client-ca): an RP's certificate must chain to one,

@@ -213,12 +213,12 @@ func (s *Service) ChangeToken(ctx context.Context, by, serial string, ch *TokenC
 		if err != nil {
 			return nil, err
 		}
-		c, ok, err := otp.DefaultPolicy.Resync(seed, otp.Hash(t.Hash), t.Digits, uint64(t.Counter), ch.OTP1, ch.OTP2)
+		c, ok, err := s.OTPPolicy.Resync(seed, otp.Hash(t.Hash), t.Digits, uint64(t.Counter), ch.OTP1, ch.OTP2)
 		if err != nil && !errors.Is(err, otp.ErrFormat) {
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("%w: the two codes are not consecutive codes of this token within %d presses", orders.ErrInvalid, otp.DefaultPolicy.ResyncWindow)
+			return nil, fmt.Errorf("%w: the two codes are not consecutive codes of this token within %d presses", orders.ErrInvalid, s.OTPPolicy.ResyncWindow)
 		}
 		resyncTo = int64(c)
 	}

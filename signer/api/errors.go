@@ -17,9 +17,9 @@ import (
 	"github.com/segl/segl/signer/strictjson"
 )
 
-// MaxBody bounds every request body. The largest legitimate one (a sign
-// order with 1,500 characters of userVisibleData, or an RP certificate)
-// is a few kilobytes.
+// MaxBody is the default bound on a request body (api.max-body). The
+// largest legitimate one (a sign order with 1,500 characters of
+// userVisibleData, or an RP certificate) is a few kilobytes.
 const MaxBody = 16 << 10
 
 // Error codes, BankID's.
@@ -57,8 +57,8 @@ var errBadJSON = errors.New("bad request body")
 // decode reads exactly one JSON object of type T from a bounded body, as
 // openapi.yaml describes it: no unknown, duplicated or miscased member, and
 // nothing after it (strictjson).
-func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
-	return decodeUpTo[T](w, r, MaxBody)
+func decode[T any](s *Server, w http.ResponseWriter, r *http.Request) (*T, error) {
+	return decodeUpTo[T](w, r, s.maxBody)
 }
 
 // decodeUpTo is decode with another limit on the body, for the one request

@@ -25,10 +25,30 @@ func FuzzDecoders(f *testing.F) {
 		req := func() (*httptest.ResponseRecorder, *httptestRequest) {
 			return httptest.NewRecorder(), newReq(body)
 		}
-		try(func() error { w, r := req(); _, err := decode[orders.StartRequest](w, r.Request); return err })
-		try(func() error { w, r := req(); _, err := decode[orders.FactorRequest](w, r.Request); return err })
-		try(func() error { w, r := req(); _, err := decode[orders.RefRequest](w, r.Request); return err })
-		try(func() error { w, r := req(); _, err := decode[admin.NewUser](w, r.Request); return err })
-		try(func() error { w, r := req(); _, err := decode[admin.NewRP](w, r.Request); return err })
+		try(func() error {
+			w, r := req()
+			_, err := decode[orders.StartRequest](&Server{maxBody: MaxBody}, w, r.Request)
+			return err
+		})
+		try(func() error {
+			w, r := req()
+			_, err := decode[orders.FactorRequest](&Server{maxBody: MaxBody}, w, r.Request)
+			return err
+		})
+		try(func() error {
+			w, r := req()
+			_, err := decode[orders.RefRequest](&Server{maxBody: MaxBody}, w, r.Request)
+			return err
+		})
+		try(func() error {
+			w, r := req()
+			_, err := decode[admin.NewUser](&Server{maxBody: MaxBody}, w, r.Request)
+			return err
+		})
+		try(func() error {
+			w, r := req()
+			_, err := decode[admin.NewRP](&Server{maxBody: MaxBody}, w, r.Request)
+			return err
+		})
 	})
 }

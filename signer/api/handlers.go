@@ -20,7 +20,7 @@ import (
 
 func (s *Server) start(kind store.OrderKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[orders.StartRequest](w, r)
+		req, err := decode[orders.StartRequest](s, w, r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -35,7 +35,7 @@ func (s *Server) start(kind store.OrderKind) http.HandlerFunc {
 }
 
 func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[orders.RefRequest](w, r)
+	req, err := decode[orders.RefRequest](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -49,7 +49,7 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[orders.RefRequest](w, r)
+	req, err := decode[orders.RefRequest](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -62,7 +62,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) factor(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[orders.FactorRequest](w, r)
+	req, err := decode[orders.FactorRequest](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -76,7 +76,7 @@ func (s *Server) factor(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) qr(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[orders.RefRequest](w, r)
+	req, err := decode[orders.RefRequest](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -107,7 +107,7 @@ func (s *Server) qr(w http.ResponseWriter, r *http.Request) {
 func (s *Server) qrVerify(w http.ResponseWriter, r *http.Request) {
 	req, err := decode[struct {
 		QRData string `json:"qrData"`
-	}](w, r)
+	}](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -123,7 +123,7 @@ func (s *Server) qrVerify(w http.ResponseWriter, r *http.Request) {
 // Admin API.
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[admin.NewUser](w, r)
+	req, err := decode[admin.NewUser](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -168,7 +168,7 @@ func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 	req, err := decode[struct {
 		Password string `json:"password"`
-	}](w, r)
+	}](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -181,7 +181,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createRP(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[admin.NewRP](w, r)
+	req, err := decode[admin.NewRP](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -277,7 +277,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[orders.ChallengeRequest](w, r)
+	req, err := decode[orders.ChallengeRequest](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -293,7 +293,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 func (s *Server) issueCodeCard(w http.ResponseWriter, r *http.Request) {
 	req, err := decode[struct {
 		UserID string `json:"userId"`
-	}](w, r)
+	}](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -428,7 +428,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) changeToken(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[admin.TokenChange](w, r)
+	req, err := decode[admin.TokenChange](s, w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -39,6 +39,7 @@ type Server struct {
 	mux     *http.ServeMux
 	clock   clock.Clock
 	cadence *AuditCadence
+	maxBody int64
 	// patterns are the routes served, for the test that holds them to the
 	// OpenAPI description.
 	patterns []string
@@ -47,10 +48,13 @@ type Server struct {
 // New returns a Server. ready reports whether the HSM and the database
 // answer, for /readyz.
 func New(o *orders.Service, a *admin.Service, st store.Store, ready func(context.Context) error, log *slog.Logger, clk clock.Clock) *Server {
-	s := &Server{orders: o, admin: a, store: st, ready: ready, log: log, metrics: newMetrics(st), mux: http.NewServeMux(), clock: clk}
+	s := &Server{orders: o, admin: a, store: st, ready: ready, log: log, metrics: newMetrics(st), mux: http.NewServeMux(), clock: clk, maxBody: MaxBody}
 	s.routes()
 	return s
 }
+
+// SetMaxBody bounds request bodies (api.max-body) other than a token file.
+func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
 
 // SetAuditCadence says in GET /admin/v1/audit how often segld seals the
 // audit chain, so that `segl audit verify` can tell a missing checkpoint.
@@ -147,12 +151,27 @@ func (s *Server) authorize(role store.Role, h http.HandlerFunc) http.HandlerFunc
 	}
 }
 
+// OpsHandler serves /healthz, /readyz and /metrics to anyone, in plain
+// HTTP, for load balancers and Prometheus (the ops listener): nothing else.
+func (s *Server) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "the ops listener serves /healthz, /readyz and /metrics only")
+	})
+	return mux
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }
+
 // Handler is the API with its metrics.
 func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
 
 func (s *Server) routes() {
 	m := routeRecorder{s}
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", s.authorize("", s.metrics.handler().ServeHTTP))
 	m.HandleFunc("GET /openapi.yaml", serveOpenAPI)

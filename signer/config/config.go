@@ -1,7 +1,16 @@
-// Package config is segld's one configuration file: strict YAML (an
-// unknown key is an error), one validate per section, errors that name
-// the field. Secrets are never in it: the HSM PIN comes from SEGL_HSM_PIN
-// or the file named by hsm.pin-file (or SEGL_HSM_PIN_FILE).
+// Package config is segld's one configuration file: strict YAML, checked
+// whole. Every error names its field by its YAML path, and all of them are
+// reported at once, one a line: an unknown key (with the key that was
+// probably meant), a value of the wrong kind, a value out of range, a
+// required field left out; CheckFiles adds every file the config names
+// that does not exist or does not parse. Secrets are never in it: the HSM
+// PIN is in the file named by hsm.pin-file.
+//
+// The config file is the truth for segld: where it names something, the
+// environment does not change it. Only when hsm.pin-file is left out does
+// segld take the PIN from SEGL_HSM_PIN_FILE or SEGL_HSM_PIN (for
+// containers whose secrets arrive that way). The segl command line, which
+// has no config file, is configured by the environment alone.
 package config
 
 import (
@@ -20,30 +29,39 @@ import (
 
 // Config is segld's configuration.
 type Config struct {
-	// Listen is the API's host:port.
+	// Listen is the mutual-TLS API's host:port.
 	Listen string `yaml:"listen"`
+	// OpsListen, when set, is a plain-HTTP host:port for /healthz,
+	// /readyz and /metrics, for load balancers and Prometheus.
+	OpsListen string `yaml:"ops-listen"`
 	// Database is the SQLite database file.
-	Database string `yaml:"database"`
-	HSM      HSM    `yaml:"hsm"`
-	Keys     Keys   `yaml:"keys"`
-	TLS      TLS    `yaml:"tls"`
-	Issuer   Issuer `yaml:"issuer"`
-	Orders   Orders `yaml:"orders"`
-	Audit    Audit  `yaml:"audit"`
-	// Officers are registered from config at start (by certificate), so a
-	// fresh installation has someone who can use the admin API.
+	Database  string    `yaml:"database"`
+	HSM       HSM       `yaml:"hsm"`
+	Keys      Keys      `yaml:"keys"`
+	TLS       TLS       `yaml:"tls"`
+	Issuer    Issuer    `yaml:"issuer"`
+	Orders    Orders    `yaml:"orders"`
+	OTP       OTP       `yaml:"otp"`
+	Passwords Passwords `yaml:"passwords"`
+	API       API       `yaml:"api"`
+	Audit     Audit     `yaml:"audit"`
+	Log       Log       `yaml:"log"`
+	// Officers are the officers, by certificate: the config is the truth,
+	// and one taken out of it is removed at the next start.
 	Officers []Officer `yaml:"officers"`
 	// Dir is the directory relative paths are resolved against: the
 	// config file's own.
 	Dir string `yaml:"-"`
 }
 
-// HSM names the PKCS#11 module and token.
+// HSM names the PKCS#11 module and token, and how segld uses it.
 type HSM struct {
-	Module   string `yaml:"module"`
-	Token    string `yaml:"token"`
-	PINFile  string `yaml:"pin-file"`
-	Sessions int    `yaml:"sessions"`
+	Module      string   `yaml:"module"`
+	Token       string   `yaml:"token"`
+	PINFile     string   `yaml:"pin-file"`
+	Sessions    int      `yaml:"sessions"`
+	SessionWait Duration `yaml:"session-wait"`
+	UnwrapCache int      `yaml:"unwrap-cache"`
 }
 
 // Keys are the labels of the daemon's token keys.
@@ -78,8 +96,32 @@ type Orders struct {
 	// ChallengeReissues: how often a code-card or dynamic-linking
 	// challenge may be issued again for one order; ChallengesPerHour: how
 	// many challenges one user may be given in an hour.
-	ChallengeReissues int `yaml:"challenge-reissues"`
-	ChallengesPerHour int `yaml:"challenges-per-hour"`
+	ChallengeReissues int      `yaml:"challenge-reissues"`
+	ChallengesPerHour int      `yaml:"challenges-per-hour"`
+	AssertionLifetime Duration `yaml:"assertion-lifetime"`
+	QRMaxAge          Duration `yaml:"qr-max-age"`
+}
+
+// OTP is the verification policy of hardware OTP tokens.
+type OTP struct {
+	LookAhead    int      `yaml:"look-ahead"`
+	ResyncWindow int      `yaml:"resync-window"`
+	TOTPWindow   int      `yaml:"totp-window"`
+	MaxFailures  int      `yaml:"max-failures"`
+	Block        Duration `yaml:"block"`
+	MaxBlock     Duration `yaml:"max-block"`
+}
+
+// Passwords are the argon2id parameters of new password verifiers.
+type Passwords struct {
+	MemoryMiB int `yaml:"memory-mib"`
+	Passes    int `yaml:"passes"`
+	Lanes     int `yaml:"lanes"`
+}
+
+// API is the HTTP API's limits.
+type API struct {
+	MaxBody int `yaml:"max-body"` // bytes
 }
 
 // Audit is how often the chain is sealed with a signed checkpoint, and
@@ -95,6 +137,12 @@ type Audit struct {
 	CheckpointFile string `yaml:"checkpoint-file"`
 }
 
+// Log is segld's own log (not the audit log).
+type Log struct {
+	Format string `yaml:"format"` // json or text
+	Level  string `yaml:"level"`  // debug, info, warn or error
+}
+
 // Officer is an officer's client certificate.
 type Officer struct {
 	ID          string `yaml:"id"`
@@ -108,13 +156,47 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like 3m or 90s", n.Line, n.Value)
+		return fmt.Errorf("%q is not a duration like 3m or 90s", n.Value)
 	}
 	*d = Duration(v)
 	return nil
 }
 
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Error is one thing wrong with a config, at a YAML path.
+type Error struct {
+	Path string // orders.expiry, officers[1].certificate
+	Line int    // 0 when not known
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Path + ": " + e.Msg }
+
+// Errors is everything wrong with a config, one a line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// errs collects Errors.
+type errs struct{ list Errors }
+
+func (e *errs) add(path, format string, args ...any) {
+	e.list = append(e.list, &Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (e *errs) err() error {
+	if len(e.list) == 0 {
+		return nil
+	}
+	return e.list
+}
 
 // Load reads and validates a config file.
 func Load(path string) (*Config, error) {
@@ -124,7 +206,7 @@ func Load(path string) (*Config, error) {
 	}
 	c, err := Parse(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	abs, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
@@ -135,166 +217,191 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes strictly and validates; defaults fill what is left out.
+// Its error is Errors, everything found.
 func Parse(r io.Reader) (*Config, error) {
 	dec := yaml.NewDecoder(r)
-	dec.KnownFields(true)
-	var c Config
-	if err := dec.Decode(&c); err != nil {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, errors.New("the config is empty")
+			return nil, Errors{{Path: "the config", Msg: "is empty"}}
 		}
-		return nil, err
+		return nil, Errors{{Path: "the config", Msg: "is not YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("the config holds more than one YAML document")
+		return nil, Errors{{Path: "the config", Msg: "holds more than one YAML document"}}
 	}
-	c.defaults()
-	if err := c.validate(); err != nil {
+	var e errs
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		e.add("the config", "must be a mapping of keys (listen:, hsm:, …)")
+		return nil, e.err()
+	}
+	checkNode(doc.Content[0], typeOfConfig, "", &e)
+	if len(e.list) > 0 {
+		return nil, e.err()
+	}
+	// Decoded over the defaults: a key left out keeps its default, and a
+	// value given, even 0s or 0, is held to its range.
+	c := Defaults()
+	if err := doc.Content[0].Decode(&c); err != nil {
+		e.add("the config", "%v", err)
+		return nil, e.err()
+	}
+	c.validate(&e)
+	if err := e.err(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
+// Defaults are the values of everything left out.
+func Defaults() Config {
+	var c Config
+	c.defaults()
+	return c
+}
+
+// defaults fills what is zero.
 func (c *Config) defaults() {
-	def := func(s *string, v string) {
+	str := func(s *string, v string) {
 		if *s == "" {
 			*s = v
 		}
 	}
-	def(&c.HSM.Module, "/usr/lib/softhsm/libsofthsm2.so")
-	def(&c.Keys.Issuer, "issuer")
-	def(&c.Keys.KEK, "kek")
-	def(&c.Keys.Pepper, "pepper")
-	def(&c.Keys.Audit, "audit")
-	def(&c.Keys.Activation, "activation")
-	def(&c.Keys.CodeCard, "codecard")
-	def(&c.Keys.DLCode, "dlcode")
-	def(&c.Audit.CheckpointObject, "audit-checkpoint")
-	if c.Orders.Expiry == 0 {
-		c.Orders.Expiry = Duration(3 * time.Minute)
-	}
-	if c.Orders.MaxFailures == 0 {
-		c.Orders.MaxFailures = 5
-	}
-	if c.Orders.Block == 0 {
-		c.Orders.Block = Duration(15 * time.Minute)
-	}
-	if c.Orders.ChallengeReissues == 0 {
-		c.Orders.ChallengeReissues = 3
-	}
-	if c.Orders.ChallengesPerHour == 0 {
-		c.Orders.ChallengesPerHour = 20
-	}
-	if c.Audit.CheckpointEvery == 0 {
-		c.Audit.CheckpointEvery = 100
-	}
-	if c.Audit.CheckpointInterval == 0 {
-		c.Audit.CheckpointInterval = Duration(time.Minute)
-	}
-}
-
-func required(field, v string) error {
-	if strings.TrimSpace(v) == "" {
-		return fmt.Errorf("%s is required", field)
-	}
-	return nil
-}
-
-func (c *Config) validate() error {
-	if err := required("listen", c.Listen); err != nil {
-		return err
-	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("listen: %q is not host:port", c.Listen)
-	}
-	if err := required("database", c.Database); err != nil {
-		return err
-	}
-	for _, v := range []func() error{c.HSM.validate, c.TLS.validate, c.Issuer.validate, c.Orders.validate, c.Audit.validate} {
-		if err := v(); err != nil {
-			return err
+	num := func(n *int, v int) {
+		if *n == 0 {
+			*n = v
 		}
+	}
+	dur := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	str(&c.HSM.Module, "/usr/lib/softhsm/libsofthsm2.so")
+	num(&c.HSM.Sessions, 8)
+	dur(&c.HSM.SessionWait, 10*time.Second)
+	num(&c.HSM.UnwrapCache, 1024)
+	str(&c.Keys.Issuer, "issuer")
+	str(&c.Keys.KEK, "kek")
+	str(&c.Keys.Pepper, "pepper")
+	str(&c.Keys.Audit, "audit")
+	str(&c.Keys.Activation, "activation")
+	str(&c.Keys.CodeCard, "codecard")
+	str(&c.Keys.DLCode, "dlcode")
+	dur(&c.Orders.Expiry, 3*time.Minute)
+	num(&c.Orders.MaxFailures, 5)
+	dur(&c.Orders.Block, 15*time.Minute)
+	num(&c.Orders.ChallengeReissues, 3)
+	num(&c.Orders.ChallengesPerHour, 20)
+	dur(&c.Orders.AssertionLifetime, 5*time.Minute)
+	dur(&c.Orders.QRMaxAge, 3*time.Second)
+	num(&c.OTP.LookAhead, 10)
+	num(&c.OTP.ResyncWindow, 100)
+	num(&c.OTP.TOTPWindow, 1)
+	num(&c.OTP.MaxFailures, 5)
+	dur(&c.OTP.Block, 15*time.Minute)
+	dur(&c.OTP.MaxBlock, 24*time.Hour)
+	num(&c.Passwords.MemoryMiB, 64)
+	num(&c.Passwords.Passes, 2)
+	num(&c.Passwords.Lanes, 2)
+	num(&c.API.MaxBody, 16<<10)
+	num(&c.Audit.CheckpointEvery, 100)
+	dur(&c.Audit.CheckpointInterval, time.Minute)
+	str(&c.Audit.CheckpointObject, "audit-checkpoint")
+	str(&c.Log.Format, "json")
+	str(&c.Log.Level, "info")
+}
+
+func (c *Config) validate(e *errs) {
+	required := func(path, v string) {
+		if strings.TrimSpace(v) == "" {
+			e.add(path, "is required")
+		}
+	}
+	address := func(path, v string) {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			e.add(path, "%q is not host:port", v)
+		}
+	}
+	between := func(path string, v, lo, hi int) {
+		if v < lo || v > hi {
+			e.add(path, "%d; between %d and %d", v, lo, hi)
+		}
+	}
+	within := func(path string, d Duration, lo, hi time.Duration) {
+		if v := time.Duration(d); v < lo || v > hi {
+			e.add(path, "%s; between %s and %s", v, lo, hi)
+		}
+	}
+	required("listen", c.Listen)
+	if c.Listen != "" {
+		address("listen", c.Listen)
+	}
+	if c.OpsListen != "" {
+		address("ops-listen", c.OpsListen)
+		if _, port, _ := net.SplitHostPort(c.OpsListen); c.OpsListen == c.Listen && port != "0" {
+			e.add("ops-listen", "%q is listen's address too", c.OpsListen)
+		}
+	}
+	required("database", c.Database)
+	required("hsm.token", c.HSM.Token)
+	between("hsm.sessions", c.HSM.Sessions, 2, 1024)
+	within("hsm.session-wait", c.HSM.SessionWait, 10*time.Millisecond, 10*time.Minute)
+	between("hsm.unwrap-cache", c.HSM.UnwrapCache, 0, 1<<20)
+	for _, k := range []struct{ path, v string }{{"keys.issuer", c.Keys.Issuer}, {"keys.kek", c.Keys.KEK}, {"keys.pepper", c.Keys.Pepper},
+		{"keys.audit", c.Keys.Audit}, {"keys.activation", c.Keys.Activation}, {"keys.codecard", c.Keys.CodeCard}, {"keys.dlcode", c.Keys.DLCode}} {
+		if strings.TrimSpace(k.v) != k.v || len(k.v) > 64 {
+			e.add(k.path, "%q; a token label of at most 64 bytes, without surrounding spaces", k.v)
+		}
+	}
+	required("tls.certificate", c.TLS.Certificate)
+	required("tls.key", c.TLS.Key)
+	required("tls.client-ca", c.TLS.ClientCA)
+	required("issuer.name", c.Issuer.Name)
+	required("issuer.certificate", c.Issuer.Certificate)
+	within("orders.expiry", c.Orders.Expiry, 10*time.Second, time.Hour)
+	between("orders.max-failures", c.Orders.MaxFailures, 1, 100)
+	within("orders.block", c.Orders.Block, time.Minute, 30*24*time.Hour)
+	between("orders.challenge-reissues", c.Orders.ChallengeReissues, 1, 10)
+	between("orders.challenges-per-hour", c.Orders.ChallengesPerHour, 1, 1000)
+	within("orders.assertion-lifetime", c.Orders.AssertionLifetime, 10*time.Second, time.Hour)
+	within("orders.qr-max-age", c.Orders.QRMaxAge, time.Second, time.Minute)
+	between("otp.look-ahead", c.OTP.LookAhead, 1, 100)
+	between("otp.resync-window", c.OTP.ResyncWindow, c.OTP.LookAhead, 1000)
+	between("otp.totp-window", c.OTP.TOTPWindow, 1, 10)
+	between("otp.max-failures", c.OTP.MaxFailures, 1, 100)
+	within("otp.block", c.OTP.Block, time.Minute, 30*24*time.Hour)
+	within("otp.max-block", c.OTP.MaxBlock, time.Duration(c.OTP.Block), 365*24*time.Hour)
+	// OWASP's floor for argon2id: 19 MiB and 2 passes.
+	between("passwords.memory-mib", c.Passwords.MemoryMiB, 19, 4096)
+	between("passwords.passes", c.Passwords.Passes, 2, 20)
+	between("passwords.lanes", c.Passwords.Lanes, 1, 16)
+	between("api.max-body", c.API.MaxBody, 4<<10, 1<<20)
+	between("audit.checkpoint-every", c.Audit.CheckpointEvery, 1, 1_000_000)
+	within("audit.checkpoint-interval", c.Audit.CheckpointInterval, time.Second, 24*time.Hour)
+	if strings.TrimSpace(c.Audit.CheckpointObject) != c.Audit.CheckpointObject || len(c.Audit.CheckpointObject) > 56 {
+		e.add("audit.checkpoint-object", "%q; a token label of at most 56 bytes, without surrounding spaces", c.Audit.CheckpointObject)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		e.add("log.format", "%q; json or text", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		e.add("log.level", "%q; debug, info, warn or error", c.Log.Level)
 	}
 	ids := map[string]int{}
 	for i, o := range c.Officers {
-		if err := o.validate(); err != nil {
-			return fmt.Errorf("officers[%d].%w", i, err)
-		}
-		if j, ok := ids[o.ID]; ok {
-			return fmt.Errorf("officers[%d].id: %q is officers[%d]'s too", i, o.ID, j)
+		at := fmt.Sprintf("officers[%d]", i)
+		required(at+".id", o.ID)
+		required(at+".name", o.Name)
+		required(at+".certificate", o.Certificate)
+		if j, ok := ids[o.ID]; ok && o.ID != "" {
+			e.add(at+".id", "%q is officers[%d]'s too", o.ID, j)
 		}
 		ids[o.ID] = i
 	}
-	return nil
-}
-
-func (h *HSM) validate() error {
-	if err := required("hsm.token", h.Token); err != nil {
-		return err
-	}
-	if h.Sessions < 0 || h.Sessions == 1 {
-		return fmt.Errorf("hsm.sessions: %d; use 0 for the default or at least 2", h.Sessions)
-	}
-	return nil
-}
-
-func (t *TLS) validate() error {
-	for _, f := range []struct{ name, v string }{{"tls.certificate", t.Certificate}, {"tls.key", t.Key}, {"tls.client-ca", t.ClientCA}} {
-		if err := required(f.name, f.v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (i *Issuer) validate() error {
-	if err := required("issuer.name", i.Name); err != nil {
-		return err
-	}
-	return required("issuer.certificate", i.Certificate)
-}
-
-func (o *Orders) validate() error {
-	if d := time.Duration(o.Expiry); d < 10*time.Second || d > time.Hour {
-		return fmt.Errorf("orders.expiry: %s; between 10s and 1h", d)
-	}
-	if o.MaxFailures < 1 || o.MaxFailures > 100 {
-		return fmt.Errorf("orders.max-failures: %d; between 1 and 100", o.MaxFailures)
-	}
-	if d := time.Duration(o.Block); d < time.Minute {
-		return fmt.Errorf("orders.block: %s; at least 1m", d)
-	}
-	if o.ChallengeReissues < 1 || o.ChallengeReissues > 10 {
-		return fmt.Errorf("orders.challenge-reissues: %d; between 1 and 10", o.ChallengeReissues)
-	}
-	if o.ChallengesPerHour < 1 || o.ChallengesPerHour > 1000 {
-		return fmt.Errorf("orders.challenges-per-hour: %d; between 1 and 1000", o.ChallengesPerHour)
-	}
-	return nil
-}
-
-func (a *Audit) validate() error {
-	if a.CheckpointEvery < 1 {
-		return fmt.Errorf("audit.checkpoint-every: %d; at least 1", a.CheckpointEvery)
-	}
-	if d := time.Duration(a.CheckpointInterval); d < time.Second {
-		return fmt.Errorf("audit.checkpoint-interval: %s; at least 1s", d)
-	}
-	if strings.TrimSpace(a.CheckpointObject) != a.CheckpointObject || len(a.CheckpointObject) > 56 {
-		return fmt.Errorf("audit.checkpoint-object: %q; a token label of at most 56 bytes, without surrounding spaces", a.CheckpointObject)
-	}
-	return nil
-}
-
-func (o *Officer) validate() error {
-	if err := required("id", o.ID); err != nil {
-		return err
-	}
-	if err := required("name", o.Name); err != nil {
-		return err
-	}
-	return required("certificate", o.Certificate)
 }
 
 // Path resolves p against the config file's directory.

@@ -9,7 +9,6 @@ import (
 	"crypto/elliptic"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,12 +78,17 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 			d.Close()
 		}
 	}()
+	// What check-config checks, segld checks: every file, all at once.
+	if err := cfg.CheckFiles(); err != nil {
+		return nil, err
+	}
 	pin, err := hsmPIN(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if d.ks, err = hsm.Open(hsm.Config{Module: cfg.HSM.Module, Token: cfg.HSM.Token, PIN: pin, Sessions: cfg.HSM.Sessions}); err != nil {
-		return nil, err
+	if d.ks, err = hsm.Open(hsm.Config{Module: cfg.HSM.Module, Token: cfg.HSM.Token, PIN: pin, Sessions: cfg.HSM.Sessions,
+		SessionWait: time.Duration(cfg.HSM.SessionWait), UnwrapCache: unwrapCache(cfg.HSM.UnwrapCache)}); err != nil {
+		return nil, fmt.Errorf("hsm (module %s, token %q): %w", cfg.HSM.Module, cfg.HSM.Token, err)
 	}
 	if d.db, err = sqlite.Open(cfg.Path(cfg.Database)); err != nil {
 		return nil, err
@@ -135,7 +140,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	fs := append([]factors.Factor{
 		factors.NewPassword(pepper, pepperID),
 		factors.NewCodeCard(cardMaster),
-		factors.NewOTP(d.db, d.ks, otp.DefaultPolicy),
+		factors.NewOTP(d.db, d.ks, OTPPolicy(cfg)),
 		d.DLCodes,
 	}, opt.ExtraFactors...)
 	acts := activation.New(d.ks, actMAC, d.db, d.clock)
@@ -144,15 +149,21 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		KeyID: kid, Chain: issuer.Chain, Issuer: issuer.Cert},
 		acts,
 		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block),
-			ChallengeReissues: cfg.Orders.ChallengeReissues, ChallengesPerHour: cfg.Orders.ChallengesPerHour},
+			ChallengeReissues: cfg.Orders.ChallengeReissues, ChallengesPerHour: cfg.Orders.ChallengesPerHour,
+			AssertionLifetime: time.Duration(cfg.Orders.AssertionLifetime), QRMaxAge: time.Duration(cfg.Orders.QRMaxAge)},
 		d.clock, fs...)
-	clientCAs, err := readCerts(cfg.Path(cfg.TLS.ClientCA))
+	clientCAs, err := config.ReadCertificates(cfg.Path(cfg.TLS.ClientCA))
 	if err != nil {
 		return nil, fmt.Errorf("tls.client-ca: %w", err)
 	}
+	params := password.Params{Memory: uint32(cfg.Passwords.MemoryMiB) << 10, Time: uint32(cfg.Passwords.Passes), Threads: uint8(cfg.Passwords.Lanes)}
+	if opt.PasswordParams != (password.Params{}) {
+		params = opt.PasswordParams
+	}
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
-		PasswordParams: opt.PasswordParams, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs}
+		PasswordParams: params, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs, OTPPolicy: OTPPolicy(cfg)}
 	d.api = api.New(d.Orders, adm, d.db, d.ready, log, d.clock)
+	d.api.SetMaxBody(int64(cfg.API.MaxBody))
 	d.api.RegisterMetrics(d.seal.collectors()...)
 	d.api.SetAuditCadence(cfg.Audit.CheckpointEvery, time.Duration(cfg.Audit.CheckpointInterval))
 	if err := d.registerOfficers(); err != nil {
@@ -164,29 +175,43 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	return d, nil
 }
 
-// hsmPIN takes the PIN from the environment, or from hsm.pin-file.
+// unwrapCache is hsm.unwrap-cache as the keystore takes it: 0 there is
+// the default, and "off" is NoUnwrapCache.
+func unwrapCache(n int) int {
+	if n == 0 {
+		return hsm.NoUnwrapCache
+	}
+	return n
+}
+
+// OTPPolicy is the config's otp section as the tokens' verification
+// policy.
+func OTPPolicy(cfg *config.Config) otp.Policy {
+	return otp.Policy{LookAhead: cfg.OTP.LookAhead, ResyncWindow: cfg.OTP.ResyncWindow, TOTPWindow: cfg.OTP.TOTPWindow,
+		MaxFailures: cfg.OTP.MaxFailures, Block: time.Duration(cfg.OTP.Block), MaxBlock: time.Duration(cfg.OTP.MaxBlock)}
+}
+
+// hsmPIN takes the PIN from the file hsm.pin-file names: the config wins.
+// Only without it is the environment read (SEGL_HSM_PIN_FILE or
+// SEGL_HSM_PIN), for containers whose secrets arrive that way.
 func hsmPIN(cfg *config.Config) (hsm.PIN, error) {
-	pin, err := hsm.PINFromEnv(hsm.EnvPIN, hsm.EnvPINFile)
-	if errors.Is(err, hsm.ErrNoPIN) && cfg.HSM.PINFile != "" {
-		b, rerr := os.ReadFile(cfg.Path(cfg.HSM.PINFile))
-		if rerr != nil {
-			return "", fmt.Errorf("hsm.pin-file: %w", rerr)
+	if cfg.HSM.PINFile != "" {
+		b, err := os.ReadFile(cfg.Path(cfg.HSM.PINFile))
+		if err != nil {
+			return "", fmt.Errorf("hsm.pin-file: %w", err)
 		}
-		return hsm.PIN(trimNewline(string(b))), nil
+		return hsm.PIN(strings.TrimRight(string(b), "\r\n")), nil
+	}
+	pin, err := hsm.PINFromEnv(hsm.EnvPIN, hsm.EnvPINFile)
+	if errors.Is(err, hsm.ErrNoPIN) {
+		return "", fmt.Errorf("hsm.pin-file: not set, and neither is %s or %s: name the file that holds the user PIN in hsm.pin-file", hsm.EnvPINFile, hsm.EnvPIN)
 	}
 	return pin, err
 }
 
-func trimNewline(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
 // issuer loads the issuer chain and checks it belongs to the HSM key.
 func (d *Daemon) issuer() (*ca.Issuer, error) {
-	chain, err := readCerts(d.cfg.Path(d.cfg.Issuer.Certificate))
+	chain, err := config.ReadCertificates(d.cfg.Path(d.cfg.Issuer.Certificate))
 	if err != nil {
 		return nil, fmt.Errorf("issuer.certificate: %w", err)
 	}
@@ -211,33 +236,6 @@ func (d *Daemon) issuer() (*ca.Issuer, error) {
 	return &ca.Issuer{Cert: chain[0], Key: key, Chain: send}, nil
 }
 
-func readCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var certs []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate in " + path)
-	}
-	return certs, nil
-}
-
 // registerOfficers makes the registered officers those of the config: an
 // officer in it is registered, or brought up to date (certificate, name);
 // one no longer in it is removed, and its certificate gets 401 from then
@@ -250,7 +248,7 @@ func (d *Daemon) registerOfficers() error {
 	}
 	want := map[string]wanted{}
 	for i, o := range d.cfg.Officers {
-		certs, err := readCerts(d.cfg.Path(o.Certificate))
+		certs, err := config.ReadCertificates(d.cfg.Path(o.Certificate))
 		if err != nil {
 			return fmt.Errorf("officers[%d].certificate: %w", i, err)
 		}
@@ -363,10 +361,12 @@ func (d *Daemon) Store() store.Store { return d.db }
 // Keystore is the daemon's HSM keystore.
 func (d *Daemon) Keystore() *hsm.Keystore { return d.ks }
 
-// Serve answers on ln until ctx is done, then finishes the requests in
-// flight (up to 30 seconds) and seals the audit chain.
-func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
+// Serve answers the API on ln (mutual TLS) and, when ops is not nil,
+// /healthz, /readyz and /metrics in plain HTTP on ops, until ctx is done;
+// then it finishes the requests in flight (up to 30 seconds) and seals the
+// audit chain.
+func (d *Daemon) Serve(ctx context.Context, ln, ops net.Listener) error {
+	servers := []*http.Server{{
 		Handler:           d.api.Handler(),
 		TLSConfig:         d.tls,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -375,6 +375,10 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}}
+	if ops != nil {
+		servers = append(servers, &http.Server{Handler: d.api.OpsHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, MaxHeaderBytes: 8 << 10, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)})
 	}
 	// A log rewritten while segld was stopped is found before the first
 	// request is served; the outcome is in /readyz and the log.
@@ -390,17 +394,24 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(sealed)
 		d.sealLoop(sealCtx)
 	}()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	errc := make(chan error, len(servers))
+	go func() { errc <- servers[0].ServeTLS(ln, "", "") }()
+	if ops != nil {
+		go func() { errc <- servers[1].Serve(ops) }()
+	}
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
 		d.log.Info("shutting down: finishing requests in flight")
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = srv.Shutdown(sctx)
-		cancel()
 	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	for _, srv := range servers {
+		if serr := srv.Shutdown(sctx); err == nil {
+			err = serr
+		}
+	}
+	cancel()
 	stopSeal()
 	<-sealed
 	if errors.Is(err, http.ErrServerClosed) {

@@ -13,10 +13,11 @@ type Policy struct {
 	TOTPWindow   int           // TOTP: steps either side of now (after drift); default 1
 	MaxFailures  int           // consecutive failures before a block; default 5
 	Block        time.Duration // first block; it doubles with each further block; default 15 minutes
+	MaxBlock     time.Duration // the longest block; default a day
 }
 
 // DefaultPolicy is the default.
-var DefaultPolicy = Policy{LookAhead: 10, ResyncWindow: 100, TOTPWindow: 1, MaxFailures: 5, Block: 15 * time.Minute}
+var DefaultPolicy = Policy{LookAhead: 10, ResyncWindow: 100, TOTPWindow: 1, MaxFailures: 5, Block: 15 * time.Minute, MaxBlock: 24 * time.Hour}
 
 // ErrFormat is a code that is not digits of the token's length; it counts
 // as a failure like a wrong code, but costs no HSM work.
@@ -114,12 +115,16 @@ func (p Policy) MatchTOTP(seed HMAC, h Hash, digits int, step, now, last, drift 
 	return used, used - now/step, true, nil
 }
 
-// BlockFor is the block after the blocks-th: Block, doubling each time,
-// at most a day.
+// BlockFor is the blocks-th block's length: Block, doubling each time, at
+// most MaxBlock (a day when unset).
 func (p Policy) BlockFor(blocks int) time.Duration {
+	most := p.MaxBlock
+	if most == 0 {
+		most = 24 * time.Hour
+	}
 	d := p.Block
-	for i := 1; i < blocks && d < 24*time.Hour; i++ {
+	for i := 1; i < blocks && d < most; i++ {
 		d *= 2
 	}
-	return min(d, 24*time.Hour)
+	return min(d, most)
 }

@@ -56,6 +56,7 @@ type Env struct {
 	Config     string // segl.yaml
 	Token      *softhsm.Token
 	Addr       string // https://host:port
+	OpsAddr    string // http://host:port of the plain-HTTP health and metrics, or empty
 	TLSCA      string // the server's and clients' CA
 	Cert, Key  string // the officer's client certificate
 	RPCert     string
@@ -66,10 +67,11 @@ type Env struct {
 	Registered []string
 }
 
-// Setup makes what is missing under dir for a daemon listening on listen,
-// and returns where everything is. It is safe to run again: what exists is
-// reused, never replaced.
-func Setup(dir, listen string) (*Env, error) {
+// Setup makes what is missing under dir for a daemon listening on listen
+// (and, unless opsListen is empty, serving health and metrics in plain
+// HTTP on opsListen), and returns where everything is. It is safe to run
+// again: what exists is reused, never replaced.
+func Setup(dir, listen, opsListen string) (*Env, error) {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
@@ -81,7 +83,8 @@ func Setup(dir, listen string) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{Dir: dir, Config: filepath.Join(dir, ConfigFile), Addr: "https://" + listen,
-		TLSCA: filepath.Join(dir, "tls", "ca.pem"), Cert: filepath.Join(dir, "tls", "officer.pem"), Key: filepath.Join(dir, "tls", "officer.key"),
+		OpsAddr: map[bool]string{true: "http://" + opsListen}[opsListen != ""],
+		TLSCA:   filepath.Join(dir, "tls", "ca.pem"), Cert: filepath.Join(dir, "tls", "officer.pem"), Key: filepath.Join(dir, "tls", "officer.key"),
 		RPCert: filepath.Join(dir, "tls", "rp.pem"), RPKey: filepath.Join(dir, "tls", "rp.key"),
 		IssuerCA: filepath.Join(dir, IssuerCAFile), Database: filepath.Join(dir, "segl.db")}
 
@@ -94,7 +97,7 @@ func Setup(dir, listen string) (*Env, error) {
 	if err := e.tlsFiles(host); err != nil {
 		return nil, err
 	}
-	if err := e.writeConfig(listen); err != nil {
+	if err := e.writeConfig(listen, opsListen); err != nil {
 		return nil, err
 	}
 	if err := e.writeEnv(); err != nil {
@@ -281,18 +284,28 @@ func serial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func (e *Env) writeConfig(listen string) error {
+func (e *Env) writeConfig(listen, opsListen string) error {
 	if exists(e.Config) {
 		return nil
 	}
-	cfg := fmt.Sprintf(`# segld's development config, made by segld dev. Relative paths are
-# relative to this file. The HSM PIN is not here: it is in hsm/user.pin.
+	ops := "# ops-listen: 127.0.0.1:8444   # plain HTTP /healthz, /readyz, /metrics"
+	if opsListen != "" {
+		ops = "ops-listen: " + opsListen + "   # plain HTTP /healthz, /readyz, /metrics, for load balancers and Prometheus"
+	}
+	cfg := fmt.Sprintf(`# segld's development config, made by segld dev: every key, at its
+# default unless the development setup needs another value (docs/config.md
+# says what each one means). Relative paths are relative to this file. The
+# HSM PIN is not here: it is in the file hsm.pin-file names.
 listen: %s
+%s
 database: segl.db
 hsm:
   module: %s
   token: %s
   pin-file: %s
+  sessions: 8
+  session-wait: 10s
+  unwrap-cache: 1024
 keys:
   issuer: issuer
   kek: kek
@@ -312,6 +325,23 @@ orders:
   expiry: 3m
   max-failures: 5
   block: 15m
+  challenge-reissues: 3
+  challenges-per-hour: 20
+  assertion-lifetime: 5m
+  qr-max-age: 3s
+otp:
+  look-ahead: 10
+  resync-window: 100
+  totp-window: 1
+  max-failures: 5
+  block: 15m
+  max-block: 24h
+passwords:
+  memory-mib: 64
+  passes: 2
+  lanes: 2
+api:
+  max-body: 16384
 audit:
   checkpoint-every: 100
   checkpoint-interval: 1m
@@ -320,11 +350,14 @@ audit:
   # elsewhere (segl audit verify --checkpoints FILE).
   checkpoint-object: audit-checkpoint
   checkpoint-file: audit-checkpoints.jsonl
+log:
+  format: json
+  level: info
 officers:
   - id: dev-officer
     name: Development officer
     certificate: tls/officer.pem
-`, listen, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile)
+`, listen, ops, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile)
 	return writeNew(e.Config, []byte(cfg), 0o600)
 }
 
@@ -341,7 +374,7 @@ func (e *Env) writeEnv() error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# made by segld dev: . %s\n", filepath.Join(e.Dir, EnvFile))
 	for _, kv := range [][2]string{
-		{"SEGL_ADDR", e.Addr}, {"SEGL_CA", e.TLSCA}, {"SEGL_CERT", e.Cert}, {"SEGL_KEY", e.Key},
+		{"SEGL_ADDR", e.Addr}, {"SEGL_OPS_ADDR", e.OpsAddr}, {"SEGL_CA", e.TLSCA}, {"SEGL_CERT", e.Cert}, {"SEGL_KEY", e.Key},
 		{"SEGL_RP_CERT", e.RPCert}, {"SEGL_RP_KEY", e.RPKey}, {"SEGL_ISSUER_CA", e.IssuerCA},
 		{"SOFTHSM2_CONF", e.Token.Conf}, {hsm.EnvModule, e.Token.Module}, {hsm.EnvToken, Token},
 		{hsm.EnvPINFile, e.Token.PINFile}, {hsm.EnvSOPINFile, e.Token.SOPINFile},

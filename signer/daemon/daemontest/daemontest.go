@@ -21,13 +21,16 @@ import (
 // Daemon is a running segld and the setup it runs on.
 type Daemon struct {
 	*daemon.Daemon
-	Dev   *devenv.Env
-	Addr  string // https://127.0.0.1:port
-	Logs  *Buffer
-	Clock *clock.Shifted // the daemon's one clock: move it to pass expiries
-	opt   Options
-	stop  func() error
-	close func()
+	Dev  *devenv.Env
+	Addr string // https://127.0.0.1:port
+	// OpsAddr is the plain-HTTP ops listener (http://127.0.0.1:port) when
+	// the config sets ops-listen (any address: the test picks a port).
+	OpsAddr string
+	Logs    *Buffer
+	Clock   *clock.Shifted // the daemon's one clock: move it to pass expiries
+	opt     Options
+	stop    func() error
+	close   func()
 }
 
 // Stop shuts the daemon down as SIGTERM does and returns when Serve has
@@ -75,7 +78,7 @@ func StartWith(t testing.TB, opt Options) *Daemon {
 	t.Setenv("SOFTHSM2_CONF", "")
 	t.Setenv("SEGL_HSM_PIN", "")
 	t.Setenv("SEGL_HSM_PIN_FILE", "")
-	dev, err := devenv.Setup(t.TempDir(), "127.0.0.1:0")
+	dev, err := devenv.Setup(t.TempDir(), "127.0.0.1:0", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +119,18 @@ func run(t testing.TB, dev *devenv.Env, opt Options, clk *clock.Shifted, logs *B
 		d.Close()
 		t.Fatal(err)
 	}
+	var ops net.Listener
+	opsAddr := ""
+	if cfg.OpsListen != "" {
+		if ops, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			d.Close()
+			t.Fatal(err)
+		}
+		opsAddr = "http://" + ops.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx, ln) }()
+	go func() { done <- d.Serve(ctx, ln, ops) }()
 	var stopOnce, closeOnce sync.Once
 	var serveErr error
 	stop := func() error {
@@ -135,5 +147,5 @@ func run(t testing.TB, dev *devenv.Env, opt Options, clk *clock.Shifted, logs *B
 		}
 		closeFn()
 	})
-	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), Logs: logs, Clock: clk, opt: opt, stop: stop, close: closeFn}
+	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), OpsAddr: opsAddr, Logs: logs, Clock: clk, opt: opt, stop: stop, close: closeFn}
 }
