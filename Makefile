@@ -15,9 +15,13 @@ all: build
 deps:
 	@scripts/deps.sh
 
+# The version segl and segld report: git describe, when this is a checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-X github.com/segl/segl/cmd/internal/version.stamped=$(VERSION))
+
 build: deps
 	@command -v "$$($(GO) env CC)" >/dev/null || { echo "make: no C compiler ($$($(GO) env CC)) for cgo: run make deps" >&2; exit 1; }
-	$(GO) build -o bin/ ./cmd/segl ./cmd/segld
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/segl ./cmd/segld
 
 fmt-check:
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

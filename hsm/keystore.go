@@ -1,6 +1,7 @@
 package hsm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -382,12 +383,13 @@ func (ks *Keystore) reconnect(seen uint64) error {
 	if ks.cur != nil && ks.cur.epoch != seen {
 		return nil
 	}
-	return ks.reconnectLocked("the connection was lost")
+	return ks.reconnectLocked("the connection was lost", slog.LevelWarn)
 }
 
 // reconnectLocked closes the current connection, if any, and makes a new
-// one; why is logged.
-func (ks *Keystore) reconnectLocked(why string) error {
+// one; why is logged at level: a warning when something broke, less when
+// the reconnection was planned.
+func (ks *Keystore) reconnectLocked(why string, level slog.Level) error {
 	if ks.closed {
 		return ErrClosed
 	}
@@ -419,7 +421,7 @@ func (ks *Keystore) reconnectLocked(why string) error {
 	}
 	ks.epoch++
 	ks.cur = c
-	slog.Warn("hsm: reconnected", "token", ks.cfg.Token, "epoch", ks.epoch, "why", why)
+	slog.Log(context.Background(), level, "hsm: reconnected", "token", ks.cfg.Token, "epoch", ks.epoch, "why", why)
 	return nil
 }
 
@@ -450,7 +452,7 @@ func (ks *Keystore) exclusive(op string, fn func(c *conn) error) error {
 		return wrapErr(op, ErrClosed)
 	}
 	if ks.cur == nil {
-		if err := ks.reconnectLocked("none was open"); err != nil {
+		if err := ks.reconnectLocked("none was open", slog.LevelInfo); err != nil {
 			return wrapErr(op, err)
 		}
 	}
@@ -459,7 +461,7 @@ func (ks *Keystore) exclusive(op string, fn func(c *conn) error) error {
 	// A planned reconnection does not count against RecoveryInterval,
 	// which is there to pace recovery from failures.
 	ks.lastAttempt = time.Time{}
-	rerr := ks.reconnectLocked(op + " changed the login")
+	rerr := ks.reconnectLocked(op+" changed the login", slog.LevelDebug)
 	ks.lastAttempt = time.Time{}
 	if rerr != nil {
 		return errors.Join(err, wrapErr("reconnect after "+op, rerr))

@@ -41,6 +41,9 @@ func main() {
 type errStarted struct{ error }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Until the config says otherwise: what the keystore logs while the
+	// development setup is made goes where segld's log will go.
+	slog.SetDefault(newLogger(config.Defaults().Log, stderr))
 	configFlag := &cli.StringFlag{Name: "config", Usage: "the config file (YAML)", Required: true}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "segld %s\n", c.App.Version) }
 	app := &cli.App{

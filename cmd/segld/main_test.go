@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -161,4 +163,51 @@ func TestDevConfigHasEveryKey(t *testing.T) {
 			t.Errorf("the dev config has no %s", k)
 		}
 	}
+}
+
+// A first start of segld dev, and a stop, say nothing at WARN or ERROR:
+// what happens on every start is not a warning.
+func TestDevStartIsQuiet(t *testing.T) {
+	t.Setenv("SOFTHSM2_CONF", "")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"segld", "dev", "--dir", dir, "--listen", "127.0.0.1:0", "--ops-listen", ""}, &out, &errOut)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(errOut.String(), "segld started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("segld dev did not start:\n%s", errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) || !strings.HasPrefix(line, "{") {
+			t.Errorf("a first start says: %s", line)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
@@ -106,8 +107,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusTooManyRequests, codeTooMany, err.Error())
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		writeError(w, http.StatusRequestTimeout, codeTimeout, "the request was cancelled or timed out")
+	case errors.Is(err, hsm.ErrBusy), errors.Is(err, hsm.ErrSessionLost), errors.Is(err, hsm.ErrUnavailable):
+		// The HSM, not the request: nothing was decided, nothing counted.
+		s.log.WarnContext(r.Context(), "the HSM could not serve a request", "route", r.Pattern, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(hsm.DefaultRecoveryInterval.Seconds()))))
+		writeError(w, http.StatusServiceUnavailable, codeMaintenance, "the HSM is not available at the moment; retry after a few seconds")
 	default:
-		s.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
 		writeError(w, http.StatusInternalServerError, codeInternal, "internal error; the server's log has the cause")
 	}
 }

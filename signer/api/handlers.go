@@ -30,6 +30,7 @@ func (s *Server) start(kind store.OrderKind) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		noteOrder(r, resp.OrderRef)
 		writeJSON(w, http.StatusOK, resp)
 	}
 }
@@ -40,6 +41,7 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	noteOrder(r, req.OrderRef)
 	resp, err := s.orders.Collect(r.Context(), callerOf(r).ID, req.OrderRef)
 	if err != nil {
 		s.fail(w, r, err)
@@ -54,6 +56,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	noteOrder(r, req.OrderRef)
 	if err := s.orders.Cancel(r.Context(), callerOf(r).ID, req.OrderRef); err != nil {
 		s.fail(w, r, err)
 		return
@@ -67,6 +70,7 @@ func (s *Server) factor(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	noteOrder(r, req.OrderRef)
 	resp, err := s.orders.SubmitFactor(r.Context(), callerOf(r).ID, req)
 	if err != nil {
 		s.fail(w, r, err)
@@ -81,6 +85,7 @@ func (s *Server) qr(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	noteOrder(r, req.OrderRef)
 	if req.Format != "" && req.Format != "png" {
 		s.fail(w, r, fmt.Errorf("%w: format must be \"png\" or left out", orders.ErrInvalid))
 		return
@@ -117,6 +122,7 @@ func (s *Server) qrVerify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	noteOrder(r, ref)
 	writeJSON(w, http.StatusOK, map[string]string{"orderRef": ref})
 }
 
@@ -282,6 +288,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	noteOrder(r, req.OrderRef)
 	shown, err := s.orders.Challenge(r.Context(), callerOf(r).ID, req)
 	if err != nil {
 		s.fail(w, r, err)

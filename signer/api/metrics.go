@@ -3,12 +3,15 @@ package api
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 )
 
@@ -84,20 +87,76 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// wrap counts and times each request under its route pattern (never the
-// raw path, which would let callers create series at will).
-func (m *metrics) wrap(mux *http.ServeMux) http.Handler {
+// reqInfo is what the handlers learn of a request for its log line: who
+// called (set by authorize) and the order it is about.
+type reqInfo struct{ caller, orderRef string }
+
+type reqInfoKey struct{}
+
+// noteOrder names the order a request is about, for its log line: only a
+// well-formed reference, never what a caller sent in its place.
+func noteOrder(r *http.Request, ref string) {
+	if info, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok && orders.CheckRef(ref) == nil {
+		info.orderRef = ref
+	}
+}
+
+func noteCaller(r *http.Request, c string) {
+	if info, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		info.caller = c
+	}
+}
+
+// observe counts, times and logs each request under its route pattern
+// (never the raw path, which would let callers create series at will):
+// one log line a request with its method, route, status, duration, caller
+// and order, and never a body.
+func (s *Server) observe(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, route := mux.Handler(r)
 		if route == "" || route == "/" {
 			route = "other"
 		}
+		info := &reqInfo{caller: "unknown"}
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		start := time.Now()
 		mux.ServeHTTP(sw, r)
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		took := time.Since(start)
+		s.metrics.latency.WithLabelValues(route).Observe(took.Seconds())
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		attrs := []any{"method", r.Method, "route", route, "status", sw.code, "duration_ms", float64(took.Microseconds()) / 1000, "caller", info.caller}
+		if info.orderRef != "" {
+			attrs = append(attrs, "order_ref", info.orderRef)
+		}
+		s.log.Info("request", attrs...)
 	})
+}
+
+// Metrics lists segld's own metrics (segl_*) by name, with their label
+// names: what docs/metrics.md documents. The Go runtime's and the
+// process's standard collectors (go_*, process_*) are left out.
+func (s *Server) Metrics() map[string][]string {
+	descs := make(chan *prometheus.Desc)
+	go func() {
+		s.metrics.reg.Describe(descs)
+		close(descs)
+	}()
+	name := regexp.MustCompile(`fqName: "([^"]+)"`)
+	labels := regexp.MustCompile(`variableLabels: \{([^}]*)\}`)
+	out := map[string][]string{}
+	for d := range descs {
+		n := name.FindStringSubmatch(d.String())
+		if n == nil || !strings.HasPrefix(n[1], "segl_") {
+			continue
+		}
+		var ls []string
+		if l := labels.FindStringSubmatch(d.String()); l != nil && l[1] != "" {
+			ls = strings.Split(l[1], ",")
+		}
+		out[n[1]] = ls
+	}
+	return out
 }
 
 // RegisterMetrics adds collectors of other parts (the audit sealer) to

@@ -147,6 +147,7 @@ func (s *Server) authorize(role store.Role, h http.HandlerFunc) http.HandlerFunc
 			writeError(w, http.StatusForbidden, codeUnauth, fmt.Sprintf("a%s certificate cannot use this API", map[store.Role]string{store.RoleRP: " relying party's", store.RoleOfficer: "n officer's"}[c.Role]))
 			return
 		}
+		noteCaller(r, string(c.Role)+":"+c.ID)
 		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	}
 }
@@ -161,13 +162,13 @@ func (s *Server) OpsHandler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "the ops listener serves /healthz, /readyz and /metrics only")
 	})
-	return mux
+	return s.observe(mux)
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }
 
 // Handler is the API with its metrics.
-func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
+func (s *Server) Handler() http.Handler { return s.observe(s.mux) }
 
 func (s *Server) routes() {
 	m := routeRecorder{s}

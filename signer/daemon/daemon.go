@@ -355,6 +355,9 @@ func (p *hsmProbe) check() error {
 	return p.err
 }
 
+// Metrics lists the daemon's own metrics with their label names.
+func (d *Daemon) Metrics() map[string][]string { return d.api.Metrics() }
+
 // Store is the daemon's store, for tests and tools.
 func (d *Daemon) Store() store.Store { return d.db }
 
