@@ -8,7 +8,7 @@ export CGO_ENABLED := 1
 
 DEV_DIR ?= .segl
 
-.PHONY: all deps build test vet fmt-check run bench fuzz clean
+.PHONY: all deps build test vet fmt-check run bench fuzz clean install
 
 all: build
 
@@ -53,6 +53,22 @@ fuzz: deps
 			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries, a systemd unit
+# and an example config (never over one in place).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+BINDIR     := $(PREFIX)/bin
+UNITDIR    := $(PREFIX)/lib/systemd/system
+DOCDIR     := $(PREFIX)/share/doc/segl
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/segl $(DESTDIR)$(DOCDIR)
+	install -m 0755 bin/segl bin/segld $(DESTDIR)$(BINDIR)/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		scripts/install/segld.service > $(DESTDIR)$(UNITDIR)/segld.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/segld.service
+	install -m 0640 scripts/install/segl.yaml $(DESTDIR)$(SYSCONFDIR)/segl/segl.yaml.example
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf bin

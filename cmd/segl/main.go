@@ -12,6 +12,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/segl/segl/cmd/internal/version"
 )
 
 func main() {
@@ -36,9 +38,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "%s %s\n", c.App.Name, c.App.Version) }
 	return &cli.App{
-		Name:  "segl",
-		Usage: "officer and auditor tool for the Segl signing and authentication server",
+		Name:    "segl",
+		Version: version.String(),
+		Usage:   "officer and auditor tool for the Segl signing and authentication server",
 		Description: "The HSM is chosen by the environment: " +
 			"SEGL_HSM_MODULE (the PKCS#11 library), SEGL_HSM_TOKEN (the token label), " +
 			"SEGL_HSM_PIN_FILE (a file holding the user PIN; SEGL_HSM_PIN also works), and " +

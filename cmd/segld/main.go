@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// development setup is made goes where segld's log will go.
 	slog.SetDefault(newLogger(config.Defaults().Log, stderr))
 	configFlag := &cli.StringFlag{Name: "config", Usage: "the config file (YAML)", Required: true}
-	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "segld %s\n", c.App.Version) }
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "%s %s\n", c.App.Name, c.App.Version) }
 	app := &cli.App{
 		Name:            "segld",
 		Usage:           "the Segl signing and authentication daemon",
