@@ -8,7 +8,7 @@ export CGO_ENABLED := 1
 
 DEV_DIR ?= .segl
 
-.PHONY: all deps build test vet fmt-check run bench fuzz clean install
+.PHONY: all deps build test vet fmt-check run bench fuzz clean install man
 
 all: build
 
@@ -61,14 +61,22 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 BINDIR     := $(PREFIX)/bin
 UNITDIR    := $(PREFIX)/lib/systemd/system
 DOCDIR     := $(PREFIX)/share/doc/segl
-install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/segl $(DESTDIR)$(DOCDIR)
+MANDIR     := $(PREFIX)/share/man/man1
+install: build man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/segl $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)
+	install -m 0644 bin/man/segl.1 bin/man/segld.1 $(DESTDIR)$(MANDIR)/
 	install -m 0755 bin/segl bin/segld $(DESTDIR)$(BINDIR)/
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		scripts/install/segld.service > $(DESTDIR)$(UNITDIR)/segld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/segld.service
 	install -m 0640 scripts/install/segl.yaml $(DESTDIR)$(SYSCONFDIR)/segl/segl.yaml.example
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# Man pages, made from the commands' own definitions, in bin/man.
+man: build
+	@mkdir -p bin/man
+	bin/segl man > bin/man/segl.1
+	bin/segld man > bin/man/segld.1
 
 clean:
 	rm -rf bin

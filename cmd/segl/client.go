@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -96,7 +98,7 @@ func (c *apiClient) do(method, path string, body, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return c.unreachable(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -117,6 +119,25 @@ func (c *apiClient) do(method, path string, body, out any) error {
 		return fmt.Errorf("segld's answer: %w", err)
 	}
 	return nil
+}
+
+// unreachable says why segld could not be reached, and where to look.
+func (c *apiClient) unreachable(err error) error {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("cannot reach segld at %s: is it running? (SEGL_ADDR)", c.base)
+	case errors.As(err, &dns):
+		return fmt.Errorf("cannot reach segld at %s: no such host %q (SEGL_ADDR)", c.base, dns.Name)
+	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &host):
+		return fmt.Errorf("segld at %s is not the server SEGL_CA vouches for: %w", c.base, err)
+	case strings.Contains(err.Error(), "remote error: tls"):
+		return fmt.Errorf("segld at %s refused this client certificate (SEGL_CERT): %w", c.base, err)
+	}
+	return fmt.Errorf("cannot reach segld at %s (SEGL_ADDR): %w", c.base, err)
 }
 
 // readSecretFile reads a password or similar from a file, without its

@@ -43,7 +43,7 @@ func codecardsCommand() *cli.Command {
 				Name:  "print",
 				Usage: "print a card the server issued by itself when the old one ran low (once)",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "serial", Required: true},
+					&cli.StringFlag{Name: "serial", Usage: "the card's serial number (10 digits)", Required: true},
 					&cli.StringFlag{Name: "out", Usage: "the PDF to write (default codecard-SERIAL.pdf)"},
 				},
 				Action: func(c *cli.Context) error {
@@ -81,7 +81,7 @@ func codecardsCommand() *cli.Command {
 			{
 				Name:  "revoke",
 				Usage: "revoke a card at once",
-				Flags: []cli.Flag{&cli.StringFlag{Name: "serial", Required: true}},
+				Flags: []cli.Flag{&cli.StringFlag{Name: "serial", Usage: "the card's serial number (10 digits)", Required: true}},
 				Action: func(c *cli.Context) error {
 					var card admin.CardView
 					if err := call(c, "POST", "/admin/v1/codecards/"+url.PathEscape(c.String("serial"))+"/revoke", nil, &card); err != nil {

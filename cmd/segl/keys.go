@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -69,9 +70,11 @@ func keysCommand() *cli.Command {
 				Action: keysSign,
 			},
 			{
-				Name:   "delete",
-				Usage:  "destroy a key (and its public half)",
-				Flags:  []cli.Flag{label},
+				Name:  "delete",
+				Usage: "destroy a key (and its public half), after the label is typed again",
+				Description: "A destroyed key is gone for good, and so is whatever it protects (every wrapped user key, for the " +
+					"KEK): segl asks for the label again on standard input, or takes --yes.",
+				Flags:  []cli.Flag{label, &cli.BoolFlag{Name: "yes", Usage: "destroy without asking"}},
 				Action: keysDelete,
 			},
 		},
@@ -230,6 +233,17 @@ func keysDelete(c *cli.Context) error {
 	k, err := ks.Find(c.String("label"))
 	if err != nil {
 		return err
+	}
+	if !c.Bool("yes") {
+		fmt.Fprintf(c.App.ErrWriter, "destroy %s key %q (id %s) for good? Type its label again: ", k.Type, k.Label, hex.EncodeToString(k.ID))
+		line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+		if strings.TrimRight(line, "\r\n") != k.Label {
+			fmt.Fprintln(c.App.ErrWriter)
+			if err != nil {
+				return fmt.Errorf("nothing was deleted: type the label at the prompt, or give --yes")
+			}
+			return fmt.Errorf("nothing was deleted: %q is not the label", strings.TrimRight(line, "\r\n"))
+		}
 	}
 	if err := ks.Delete(k.Label); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,7 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "%s %s\n", c.App.Name, c.App.Version) }
-	return &cli.App{
+	app := &cli.App{
 		Name:    "segl",
 		Version: version.String(),
 		Usage:   "officer and auditor tool for the Segl signing and authentication server",
@@ -47,10 +48,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			"SEGL_HSM_MODULE (the PKCS#11 library), SEGL_HSM_TOKEN (the token label), " +
 			"SEGL_HSM_PIN_FILE (a file holding the user PIN; SEGL_HSM_PIN also works), and " +
 			"SEGL_HSM_SO_PIN_FILE for the security officer's operations. PINs are never flags.",
-		Reader:          stdin,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		Suggest:              true, // "did you mean …?" for a mistyped command or flag
+		EnableBashCompletion: true,
 		// Errors are printed once, by run.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
@@ -63,6 +65,48 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			vectorsCommand(),
 			codecardsCommand(),
 			tokensCommand(),
+			completionCommand(),
+			manCommand(),
 		},
+	}
+	// `segl help users` lists users' commands, as `segl users --help` does
+	// (urfave/cli's own template lists them only once the command ran).
+	var group func(path string, cs []*cli.Command)
+	group = func(path string, cs []*cli.Command) {
+		for _, c := range cs {
+			if len(c.Subcommands) > 0 && c.CustomHelpTemplate == "" {
+				c.CustomHelpTemplate = strings.ReplaceAll(groupHelp, "PATH", path+" "+c.Name)
+			}
+			group(path+" "+c.Name, c.Subcommands)
+		}
+	}
+	group(app.Name, app.Commands)
+	return app
+}
+
+const groupHelp = `NAME:
+   PATH - {{.Usage}}
+
+USAGE:
+   PATH command [command options]{{if .Description}}
+
+DESCRIPTION:
+   {{wrap .Description 3}}{{end}}
+
+COMMANDS:{{range .Subcommands}}{{if not .Hidden}}
+   {{join .Names ", "}}{{"\t"}}{{.Usage}}{{end}}{{end}}
+
+Run 'PATH command --help' for a command's options.
+`
+
+// Required flags say so in --help.
+func init() {
+	plain := cli.FlagStringer
+	cli.FlagStringer = func(f cli.Flag) string {
+		s := plain(f)
+		if r, ok := f.(cli.RequiredFlag); ok && r.IsRequired() {
+			s += " (required)"
+		}
+		return s
 	}
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/urfave/cli/v2"
 
 	"github.com/segl/segl/softhsm"
 )
@@ -38,4 +41,25 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// Every command and flag says what it is for in --help.
+func TestEveryFlagDescribed(t *testing.T) {
+	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
+	var walk func(path string, cs []*cli.Command)
+	walk = func(path string, cs []*cli.Command) {
+		for _, c := range cs {
+			p := path + " " + c.Name
+			if c.Usage == "" {
+				t.Errorf("%s has no usage", p)
+			}
+			for _, f := range c.Flags {
+				if df, ok := f.(cli.DocGenerationFlag); !ok || df.GetUsage() == "" {
+					t.Errorf("%s --%s has no description", p, f.Names()[0])
+				}
+			}
+			walk(p, c.Subcommands)
+		}
+	}
+	walk("segl", app.Commands)
 }

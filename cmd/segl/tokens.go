@@ -33,16 +33,18 @@ func tokensCommand() *cli.Command {
 				if err := call(c, "POST", "/admin/v1/tokens/"+url.PathEscape(c.String("serial")), req, &v); err != nil {
 					return err
 				}
-				printToken(c, &v, action)
+				printToken(c, &v, map[string]string{"assign": "assigned", "unassign": "unassigned", "resync": "resynchronised",
+					"unblock": "unblocked", "delete": "deleted"}[action])
 				return nil
 			},
 		}
 	}
-	assign := change("assign", &cli.StringFlag{Name: "user", Required: true})
+	assign := change("assign", &cli.StringFlag{Name: "user", Required: true, Usage: "the user's ID"})
 	assign.Usage = "give a token to a user"
 	unassign := change("unassign")
 	unassign.Usage = "take a token back from its user"
-	resync := change("resync", &cli.StringFlag{Name: "otp1", Required: true}, &cli.StringFlag{Name: "otp2", Required: true})
+	resync := change("resync", &cli.StringFlag{Name: "otp1", Required: true, Usage: "a code the token shows now"},
+		&cli.StringFlag{Name: "otp2", Required: true, Usage: "the next code it shows (press it again)"})
 	resync.Usage = "resynchronise an HOTP token with two consecutive codes"
 	unblock := change("unblock")
 	unblock.Usage = "lift a token's block after failed codes"
@@ -79,7 +81,7 @@ func tokensCommand() *cli.Command {
 					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(w, "SERIAL\tKIND\tUSER\tCOUNTER\tFAILURES\tSTATE")
 					for _, t := range out.Tokens {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", t.Serial, tokenKind(&t), t.UserID, t.Counter, t.Failures, tokenState(&t))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", t.Serial, tokenKind(&t), t.UserID, tokenCounter(&t), t.Failures, tokenState(&t))
 					}
 					return w.Flush()
 				},
@@ -93,7 +95,7 @@ func tokensCommand() *cli.Command {
 					if err := call(c, "GET", "/admin/v1/tokens/"+url.PathEscape(c.String("serial")), nil, &v); err != nil {
 						return err
 					}
-					printToken(c, &v, "token")
+					printToken(c, &v, "")
 					return nil
 				},
 			},
@@ -117,8 +119,39 @@ func tokenKind(t *admin.TokenView) string {
 	return fmt.Sprintf("%s/%s, %d digits", t.Kind, t.Hash, t.Digits)
 }
 
-func printToken(c *cli.Context, t *admin.TokenView, verb string) {
-	fmt.Fprintf(c.App.Writer, "%s: token %s (%s) user %q counter %d, %s\n", verb, t.Serial, tokenKind(t), t.UserID, t.Counter, tokenState(t))
+// tokenCounter says where a token's counter stands, in its kind's terms.
+func tokenCounter(t *admin.TokenView) string {
+	switch {
+	case t.Kind == store.TokenHOTP:
+		return fmt.Sprintf("next counter %d", t.Counter)
+	case t.Counter < 0:
+		return "not used yet"
+	case t.Kind == store.TokenYubico:
+		return fmt.Sprintf("last use %d, session %d", t.Counter>>8, t.Counter&0xff)
+	}
+	return fmt.Sprintf("last time step %d", t.Counter)
+}
+
+// printToken prints a token, after what was done to it ("assigned"), if
+// anything.
+func printToken(c *cli.Context, t *admin.TokenView, done string) {
+	user := "no user"
+	if t.UserID != "" {
+		user = "user " + t.UserID
+	}
+	line := fmt.Sprintf("token %s (%s), %s, %s, %s", t.Serial, tokenKind(t), user, tokenCounter(t), tokenState(t))
+	if done != "" {
+		line = done + " " + line
+	}
+	fmt.Fprintln(c.App.Writer, line)
+}
+
+// plural is "1 token", "3 tokens".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func tokensImport(c *cli.Context) error {
@@ -191,7 +224,7 @@ func tokensImport(c *cli.Context) error {
 	req.Header.Set("Content-Type", contentType)
 	resp, err := cl.http.Do(req)
 	if err != nil {
-		return err
+		return cl.unreachable(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -206,6 +239,6 @@ func tokensImport(c *cli.Context) error {
 	if err := json.Unmarshal(b, &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "imported %d tokens from %s\n", len(out.Tokens), c.String("file"))
+	fmt.Fprintf(c.App.Writer, "imported %s from %s\n", plural(len(out.Tokens), "token"), c.String("file"))
 	return nil
 }

@@ -156,7 +156,7 @@ func rpCommand() *cli.Command {
 			{
 				Name:  "create",
 				Usage: "register a relying party by its TLS client certificate",
-				Flags: []cli.Flag{id, &cli.StringFlag{Name: "name", Required: true},
+				Flags: []cli.Flag{id, &cli.StringFlag{Name: "name", Usage: "the relying party's name, as officers see it", Required: true},
 					&cli.StringFlag{Name: "cert", Usage: "the relying party's client certificate, PEM", Required: true}},
 				Action: func(c *cli.Context) error {
 					pem, err := os.ReadFile(c.String("cert"))

@@ -25,6 +25,8 @@ func TestMakeInstall(t *testing.T) {
 		"usr/lib/systemd/system/segld.service": 0o644,
 		"etc/segl/segl.yaml.example":           0o640,
 		"usr/share/doc/segl/config.md":         0o644,
+		"usr/share/man/man1/segl.1":            0o644,
+		"usr/share/man/man1/segld.1":           0o644,
 	} {
 		st, err := os.Stat(filepath.Join(dest, path))
 		if err != nil {

@@ -67,6 +67,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		Commands: []*cli.Command{
 			{
+				Name:   "man",
+				Usage:  "print segld's man page (roff)",
+				Hidden: true,
+				Action: func(c *cli.Context) error {
+					s, err := c.App.ToManWithSection(1)
+					if err == nil {
+						fmt.Fprint(stdout, s)
+					}
+					return err
+				},
+			},
+			{
 				Name:  "check-config",
 				Usage: "check a config file whole, as segld would at start, and exit",
 				Description: "Checks every key and value, and every file the config names (certificates, keys, the PIN file, the " +
