@@ -24,6 +24,7 @@ import (
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/clock"
+	"github.com/segl/segl/signer/jws"
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/store"
 )
@@ -40,6 +41,7 @@ type Server struct {
 	clock   clock.Clock
 	cadence *AuditCadence
 	maxBody int64
+	jwks    []jws.JWK
 	// patterns are the routes served, for the test that holds them to the
 	// OpenAPI description.
 	patterns []string
@@ -52,6 +54,9 @@ func New(o *orders.Service, a *admin.Service, st store.Store, ready func(context
 	s.routes()
 	return s
 }
+
+// SetJWKS sets the keys that verify assertions, for GET /rp/v1/jwks.
+func (s *Server) SetJWKS(keys []jws.JWK) { s.jwks = keys }
 
 // SetMaxBody bounds request bodies (api.max-body) other than a token file.
 func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
@@ -186,6 +191,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /rp/v1/qr", rp(s.qr))
 	m.HandleFunc("POST /rp/v1/qr/verify", rp(s.qrVerify))
 	m.HandleFunc("POST /rp/v1/challenge", rp(s.challenge))
+	m.HandleFunc("GET /rp/v1/jwks", rp(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string][]jws.JWK{"keys": s.jwks})
+	}))
 
 	off := func(h http.HandlerFunc) http.HandlerFunc { return s.authorize(store.RoleOfficer, h) }
 	m.HandleFunc("POST /admin/v1/users", off(s.createUser))

@@ -164,6 +164,15 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		PasswordParams: params, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs, OTPPolicy: OTPPolicy(cfg)}
 	d.api = api.New(d.Orders, adm, d.db, d.ready, log, d.clock)
 	d.api.SetMaxBody(int64(cfg.API.MaxBody))
+	var chain [][]byte
+	for _, c := range issuer.Chain {
+		chain = append(chain, c.Raw)
+	}
+	jwk, err := jws.PublicJWK(issuer.Key.Public(), chain)
+	if err != nil {
+		return nil, fmt.Errorf("keys.issuer: %w", err)
+	}
+	d.api.SetJWKS([]jws.JWK{jwk})
 	d.api.RegisterMetrics(d.seal.collectors()...)
 	d.api.SetAuditCadence(cfg.Audit.CheckpointEvery, time.Duration(cfg.Audit.CheckpointInterval))
 	if err := d.registerOfficers(); err != nil {

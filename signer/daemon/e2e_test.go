@@ -567,3 +567,33 @@ func TestQR(t *testing.T) {
 		t.Fatalf("a QR code for a cancelled order: %d", code)
 	}
 }
+
+// A relying party verifies assertions the OIDC way: the key from
+// GET /rp/v1/jwks whose kid the JWS header names, with the issuer's chain.
+func TestJWKSVerifiesAssertions(t *testing.T) {
+	e := start(t)
+	e.createUser("jon", "hemmeligt1")
+	o := e.startOrder("auth", map[string]string{"userId": "jon", "endUserIp": "192.0.2.1"})
+	e.factor(o.OrderRef, "password", "hemmeligt1")
+	e.factor(o.OrderRef, "test", "ok")
+	got := e.collect(o.OrderRef)
+	var set jose.JSONWebKeySet
+	if code := e.call(e.rp, "GET", "/rp/v1/jwks", nil, &set); code != 200 || len(set.Keys) != 1 {
+		t.Fatalf("jwks: %d %+v", code, set)
+	}
+	sig, err := jose.ParseSigned(got.CompletionData.Assertion, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(sig.Signatures[0].Header.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("no key in the set has the assertion's kid %q", sig.Signatures[0].Header.KeyID)
+	}
+	if _, err := sig.Verify(keys[0]); err != nil {
+		t.Fatalf("the JWKS key does not verify the assertion: %v", err)
+	}
+	issuer := readCert(t, e.dev.IssuerCA)
+	if len(keys[0].Certificates) == 0 || !keys[0].Certificates[0].Equal(issuer) || keys[0].Algorithm != "ES256" || keys[0].Use != "sig" {
+		t.Fatalf("x5c/alg/use: %+v", keys[0])
+	}
+}

@@ -76,3 +76,38 @@ func KeyID(pub crypto.PublicKey) (string, error) {
 	sum := sha256.Sum256([]byte(j))
 	return b64.EncodeToString(sum[:]), nil
 }
+
+// JWK is a P-256 public key as RFC 7517 writes it, for a JWK Set.
+type JWK struct {
+	Kty string   `json:"kty"`
+	Crv string   `json:"crv"`
+	X   string   `json:"x"`
+	Y   string   `json:"y"`
+	Kid string   `json:"kid"`
+	Use string   `json:"use"`
+	Alg string   `json:"alg"`
+	X5c []string `json:"x5c,omitempty"` // standard base64 DER, the key's certificate first
+}
+
+// PublicJWK is pub as the key that verifies ES256 assertions, with its
+// RFC 7638 thumbprint as kid and the certificate chain (DER, the key's own
+// first) as x5c.
+func PublicJWK(pub crypto.PublicKey, chain [][]byte) (JWK, error) {
+	k, err := p256(pub)
+	if err != nil {
+		return JWK{}, err
+	}
+	raw, err := k.Bytes()
+	if err != nil {
+		return JWK{}, err
+	}
+	kid, err := KeyID(pub)
+	if err != nil {
+		return JWK{}, err
+	}
+	j := JWK{Kty: "EC", Crv: "P-256", X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:]), Kid: kid, Use: "sig", Alg: "ES256"}
+	for _, der := range chain {
+		j.X5c = append(j.X5c, base64.StdEncoding.EncodeToString(der))
+	}
+	return j, nil
+}
