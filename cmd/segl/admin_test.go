@@ -248,3 +248,31 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("an edited record %d: exit %d: %s", seq, code, errOut)
 	}
 }
+
+// segl dev rp-cert makes a relying party's certificate from a segld dev
+// setup, which segl rp create takes and which then reaches the RP API; a
+// directory segld dev did not make is refused.
+func TestDevRPCert(t *testing.T) {
+	d := daemontest.Start(t)
+	useDaemon(t, d)
+	out := t.TempDir()
+	if got := mustSegl(t, "dev", "rp-cert", "--id", "webshop", "--out", out); !strings.Contains(got, "segl rp create --id webshop") {
+		t.Fatal(got)
+	}
+	if _, errOut, code := segl(t, "dev", "rp-cert", "--id", "webshop", "--out", out); code == 0 || !strings.Contains(errOut, "exists already") {
+		t.Fatalf("a second certificate over the first: %d %s", code, errOut)
+	}
+	mustSegl(t, "rp", "create", "--id", "webshop", "--name", "Web shop", "--cert", filepath.Join(out, "webshop.pem"))
+	rp := client(t, d, filepath.Join(out, "webshop.pem"), filepath.Join(out, "webshop.key"))
+	var o struct{ OrderRef string }
+	if code := post(t, rp, d.Addr+"/rp/v1/auth", map[string]string{"endUserIp": "192.0.2.1"}, &o); code != 200 || o.OrderRef == "" {
+		t.Fatalf("the new RP starts an order: %d", code)
+	}
+	if st, err := os.Stat(filepath.Join(out, "webshop.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the key's mode: %v %v", st, err)
+	}
+	notDev := t.TempDir()
+	if _, errOut, code := segl(t, "dev", "rp-cert", "--id", "x", "--out", t.TempDir(), "--dir", notDev); code == 0 || !strings.Contains(errOut, "is not a directory segld dev made") {
+		t.Fatalf("a directory segld dev did not make: %d %s", code, errOut)
+	}
+}

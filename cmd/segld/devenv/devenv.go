@@ -42,6 +42,10 @@ import (
 // Token label of the development token.
 const Token = "segl-dev"
 
+// configHeader opens the config segld dev writes: what tells a
+// development setup from a real one.
+const configHeader = "# segld's development config, made by segld dev"
+
 // Names of what Setup makes under the directory.
 const (
 	ConfigFile   = "segl.yaml"
@@ -225,31 +229,7 @@ func (e *Env) tlsFiles(host string) error {
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	leaf := func(name string, server bool, certPath, keyPath string) error {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		t := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: name, Organization: []string{"Segl (development)"}},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-		if server {
-			t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-			t.DNSNames = []string{"localhost"}
-			t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-				t.IPAddresses = append(t.IPAddresses, ip)
-			} else if host != "" && ip == nil {
-				t.DNSNames = append(t.DNSNames, host)
-			}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, t, caCert, &k.PublicKey, caKey)
-		if err != nil {
-			return err
-		}
-		if err := writeNew(certPath, pemCert(der), 0o644); err != nil {
-			return err
-		}
-		return writeKey(keyPath, k)
+		return issueLeaf(caCert, caKey, name, server, host, certPath, keyPath)
 	}
 	if err := leaf("segld (development)", true, filepath.Join(e.Dir, "tls", "server.pem"), filepath.Join(e.Dir, "tls", "server.key")); err != nil {
 		return err
@@ -266,6 +246,77 @@ func (e *Env) tlsFiles(host string) error {
 	e.Created = true
 	// The CA certificate last: its presence means the set is complete.
 	return writeNew(e.TLSCA, pemCert(caDER), 0o644)
+}
+
+// issueLeaf makes a key and a certificate for it from the development
+// TLS CA: for a server (host, localhost, the loopback addresses) or a
+// client. Neither file may exist yet.
+func issueLeaf(ca *x509.Certificate, caKey crypto.Signer, name string, server bool, host, certPath, keyPath string) error {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	t := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: name, Organization: []string{"Segl (development)"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if server {
+		t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		t.DNSNames = []string{"localhost"}
+		t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+			t.IPAddresses = append(t.IPAddresses, ip)
+		} else if host != "" && ip == nil {
+			t.DNSNames = append(t.DNSNames, host)
+		}
+	}
+	for _, p := range []string{certPath, keyPath} {
+		if exists(p) {
+			return fmt.Errorf("%s exists already: it is not overwritten", p)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, t, ca, &k.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	if err := writeNew(certPath, pemCert(der), 0o644); err != nil {
+		return err
+	}
+	return writeKey(keyPath, k)
+}
+
+// ClientCertificate issues a client certificate (CN name) and its key
+// from the development TLS CA of the setup in dir, into certPath and
+// keyPath: a relying party for development, to register with `segl rp
+// create`. dir must be a setup segld dev made; nothing else is touched.
+func ClientCertificate(dir, name, certPath, keyPath string) error {
+	head, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	caKeyPath, caPath := filepath.Join(dir, "tls", "ca.key"), filepath.Join(dir, "tls", "ca.pem")
+	if err != nil || !strings.HasPrefix(string(head), configHeader) || !exists(caKeyPath) || !exists(caPath) {
+		return fmt.Errorf("%s is not a directory segld dev made (no %s of its own, or no tls/ca.key): "+
+			"outside development, the bank's own PKI issues relying parties' certificates", dir, ConfigFile)
+	}
+	cas, err := config.ReadCertificates(caPath)
+	if err != nil {
+		return fmt.Errorf("%s: %w", caPath, err)
+	}
+	b, err := os.ReadFile(caKeyPath)
+	if err != nil {
+		return err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return fmt.Errorf("%s holds no PEM key", caKeyPath)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", caKeyPath, err)
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return fmt.Errorf("%s is not a signing key", caKeyPath)
+	}
+	return issueLeaf(cas[0], signer, name, false, "", certPath, keyPath)
 }
 
 func writeKey(path string, k crypto.Signer) error {
@@ -292,7 +343,7 @@ func (e *Env) writeConfig(listen, opsListen string) error {
 	if opsListen != "" {
 		ops = "ops-listen: " + opsListen + "   # plain HTTP /healthz, /readyz, /metrics, for load balancers and Prometheus"
 	}
-	cfg := fmt.Sprintf(`# segld's development config, made by segld dev: every key, at its
+	cfg := fmt.Sprintf(configHeader+`: every key, at its
 # default unless the development setup needs another value (docs/config.md
 # says what each one means). Relative paths are relative to this file. The
 # HSM PIN is not here: it is in the file hsm.pin-file names.
