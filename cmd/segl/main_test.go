@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,10 +25,16 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	// segld beside segl, for the scripts that show both (production.txtar).
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin, "../segld").CombinedOutput(); err != nil {
+		t.Fatalf("go build segld: %v\n%s", err, out)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
 			// Files only: each script initialises its token with
 			// `segl hsm init-token`, in its own process.
 			tok, err := softhsm.Create(filepath.Join(env.WorkDir, ".hsm"), "segl-cli")

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,9 +66,32 @@ func CheckKeys(cfg *config.Config) error {
 		for _, w := range wrong {
 			errs = append(errs, &config.Error{Path: n.path, Msg: fmt.Sprintf("the key %q %s", label, w)})
 		}
+		if n.path == "keys.issuer" && len(wrong) == 0 {
+			if msg := issuerMatches(cfg, ks); msg != "" {
+				errs = append(errs, &config.Error{Path: "issuer.certificate", Msg: msg})
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// issuerMatches says what is wrong when issuer.certificate is not the
+// certificate of the HSM's issuer key, or "".
+func issuerMatches(cfg *config.Config, ks *hsm.Keystore) string {
+	chain, err := config.ReadCertificates(cfg.Path(cfg.Issuer.Certificate))
+	if err != nil {
+		return "" // CheckFiles says so
+	}
+	pub, err := ks.PublicKey(cfg.Keys.Issuer)
+	if err != nil {
+		return err.Error()
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if k, ok := pub.(equaler); !ok || !k.Equal(chain[0].PublicKey) {
+		return fmt.Sprintf("its first certificate (%s) is not that of the HSM key %q", chain[0].Subject, cfg.Keys.Issuer)
+	}
+	return ""
 }
