@@ -8,7 +8,7 @@ export CGO_ENABLED := 1
 
 DEV_DIR ?= .segl
 
-.PHONY: all deps build test vet fmt-check run bench fuzz clean install man
+.PHONY: all deps build test vet fmt-check run bench fuzz clean install man generate
 
 all: build
 
@@ -71,6 +71,14 @@ install: build man
 	chmod 0644 $(DESTDIR)$(UNITDIR)/segld.service
 	install -m 0640 scripts/install/segl.yaml $(DESTDIR)$(SYSCONFDIR)/segl/segl.yaml.example
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# The plugins' gRPC contracts: protoc from Debian (make deps), and the Go
+# generators at the versions go.mod pins as tools.
+PROTOS := $(wildcard plugins/*/*pb/*.proto)
+generate: deps
+	$(GO) build -o bin/tools/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	PATH="$(CURDIR)/bin/tools:$$PATH" protoc --go_out=. --go_opt=module=github.com/segl/segl \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/segl/segl $(PROTOS)
 
 # Man pages, made from the commands' own definitions, in bin/man.
 man: build

@@ -13,6 +13,7 @@ packages=(
 	poppler-utils            # pdftotext, to read printed code cards back in tests
 	pskc-utils               # pskc2pskc, an independent maker of protected PSKC files
 	python3-yubiotp          # an independent Yubico OTP implementation for the vectors
+	protobuf-compiler        # protoc, for the plugins' gRPC contracts (make generate, and the test that they are current)
 )
 
 missing=()
