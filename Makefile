@@ -21,7 +21,7 @@ LDFLAGS := $(if $(VERSION),-X github.com/segl/segl/cmd/internal/version.stamped=
 
 build: deps
 	@command -v "$$($(GO) env CC)" >/dev/null || { echo "make: no C compiler ($$($(GO) env CC)) for cgo: run make deps" >&2; exit 1; }
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/segl ./cmd/segld
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/segl ./cmd/segld ./cmd/segl-sms-outbox
 
 fmt-check:
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -276,3 +276,43 @@ func TestDevRPCert(t *testing.T) {
 		t.Fatalf("a directory segld dev did not make: %d %s", code, errOut)
 	}
 }
+
+// An officer sets and deletes a user's mobile number (shown masked), lists
+// the SMS sent (never a code) and the plugins.
+func TestSMSCommands(t *testing.T) {
+	d := daemontest.StartWith(t, daemontest.Options{SMS: true})
+	useDaemon(t, d)
+	mustSegl(t, "users", "create", "--id", "lis", "--name", "Lis")
+	if out := mustSegl(t, "users", "phone", "set", "--id", "lis", "--phone", "+4512345678"); !strings.Contains(out, "phone of lis set: +45 •••• ••78") {
+		t.Fatal(out)
+	}
+	if out := mustSegl(t, "users", "show", "--id", "lis"); !strings.Contains(out, "+45 •••• ••78") || strings.Contains(out, "12345678") {
+		t.Fatalf("users show: %s", out)
+	}
+	if _, errOut, code := segl(t, "users", "phone", "set", "--id", "lis", "--phone", "12345678"); code == 0 || !strings.Contains(errOut, "E.164") {
+		t.Fatalf("a number without its country: %d %s", code, errOut)
+	}
+	rp := client(t, d, d.Dev.RPCert, d.Dev.RPKey)
+	var o struct{ OrderRef string }
+	post(t, rp, d.Addr+"/rp/v1/auth", map[string]string{"userId": "lis", "endUserIp": "192.0.2.1"}, &o)
+	var sent map[string]any
+	if code := post(t, rp, d.Addr+"/rp/v1/challenge", map[string]string{"orderRef": o.OrderRef, "type": "sms"}, &sent); code != 200 {
+		t.Fatalf("sms challenge: %d %v", code, sent)
+	}
+	out := mustSegl(t, "sms", "list", "--user", "lis")
+	if !strings.Contains(out, "+45 •••• ••78") || !strings.Contains(out, "outbox") || !strings.Contains(out, o.OrderRef) {
+		t.Fatalf("sms list: %s", out)
+	}
+	box, _ := os.ReadFile(d.Dev.Outbox())
+	code := regexp.MustCompile(`Code ([0-9]{6})`).FindStringSubmatch(string(box))
+	if code == nil || strings.Contains(out, code[1]) {
+		t.Fatalf("sms list shows the code, or there is none: %s", out)
+	}
+	if out := mustSegl(t, "plugins", "list"); !regexp.MustCompile(`(?m)^outbox\s+sms\s+[0-9a-f]{16}…\s+running\s+[0-9]+\s+0`).MatchString(out) {
+		t.Fatalf("plugins list: %s", out)
+	}
+	mustSegl(t, "users", "phone", "delete", "--id", "lis")
+	if out := mustSegl(t, "users", "show", "--id", "lis"); strings.Contains(out, "phone") {
+		t.Fatalf("after delete: %s", out)
+	}
+}

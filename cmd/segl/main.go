@@ -65,6 +65,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			vectorsCommand(),
 			codecardsCommand(),
 			tokensCommand(),
+			smsCommand(),
+			pluginsCommand(),
 			devCommand(),
 			completionCommand(),
 			manCommand(),

@@ -90,6 +90,34 @@ func usersCommand() *cli.Command {
 					},
 				}},
 			},
+			{
+				Name:  "phone",
+				Usage: "the user's mobile number, for SMS codes",
+				Subcommands: []*cli.Command{{
+					Name:  "set",
+					Usage: "set the mobile number (E.164, like +4512345678); it is shown masked from then on",
+					Flags: []cli.Flag{id, &cli.StringFlag{Name: "phone", Usage: "the mobile number, E.164", Required: true}},
+					Action: func(c *cli.Context) error {
+						var u admin.UserView
+						if err := call(c, "PUT", "/admin/v1/users/"+url.PathEscape(c.String("id"))+"/phone", map[string]string{"phone": c.String("phone")}, &u); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "phone of %s set: %s\n", u.ID, u.Phone)
+						return nil
+					},
+				}, {
+					Name:  "delete",
+					Usage: "delete the mobile number: no SMS code can be sent to the user",
+					Flags: []cli.Flag{id},
+					Action: func(c *cli.Context) error {
+						if err := call(c, "DELETE", "/admin/v1/users/"+url.PathEscape(c.String("id"))+"/phone", nil, nil); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "phone of %s deleted\n", c.String("id"))
+						return nil
+					},
+				}},
+			},
 		},
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -111,7 +112,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:8444", Usage: "the plain-HTTP address of /healthz, /readyz and /metrics (\"\" for none)"},
 				},
 				Action: func(c *cli.Context) error {
-					env, err := devenv.Setup(c.String("dir"), c.String("listen"), c.String("ops-listen"))
+					// The development SMS adapter is the one built beside segld.
+					outbox := ""
+					if exe, err := os.Executable(); err == nil {
+						if p := filepath.Join(filepath.Dir(exe), "segl-sms-outbox"); fileExists(p) {
+							outbox = p
+						}
+					}
+					env, err := devenv.Setup(c.String("dir"), devenv.Options{Listen: c.String("listen"), OpsListen: c.String("ops-listen"), Outbox: outbox})
 					if err != nil {
 						return err
 					}
@@ -149,6 +157,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "segld: %v\n", err)
 	}
 	return 1
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // newLogger makes the log log.format and log.level ask for.

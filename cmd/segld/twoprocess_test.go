@@ -134,7 +134,7 @@ func waitHealthy(t *testing.T, c *http.Client, addr string) {
 func TestOneOTPTwoDaemons(t *testing.T) {
 	dir := t.TempDir()
 	addrA, addrB := freeAddr(t), freeAddr(t)
-	e, err := devenv.Setup(dir, addrA, "")
+	e, err := devenv.Setup(dir, devenv.Options{Listen: addrA})
 	if err != nil {
 		t.Fatal(err)
 	}

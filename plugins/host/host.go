@@ -247,7 +247,7 @@ func (p *Plugin) Failed() {
 
 // launch starts the process (p.mu held or not yet shared).
 func (p *Plugin) launch(ctx context.Context) error {
-	sum, err := checkBinary(p.spec)
+	sum, err := CheckBinary(p.spec)
 	if err != nil {
 		return err
 	}
@@ -393,9 +393,10 @@ func (p *Plugin) kill() {
 	p.state = Stopped
 }
 
-// checkBinary refuses a binary that could be swapped under segld, and one
-// whose SHA-256 is not the pinned one; it returns the sum.
-func checkBinary(s Spec) ([]byte, error) {
+// CheckBinary refuses a binary that could be swapped under segld, and one
+// whose SHA-256 is not the pinned one; it returns the sum. The host runs it
+// before every launch; segld check-config runs it too.
+func CheckBinary(s Spec) ([]byte, error) {
 	want, err := hex.DecodeString(s.SHA256)
 	if err != nil || len(want) != sha256.Size {
 		return nil, fmt.Errorf("sha256 %q is not 64 hex digits", s.SHA256)

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/segl/segl/signer/ca"
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/smsgate"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/codecard"
 	"github.com/segl/segl/tokens/otp"
@@ -92,7 +92,7 @@ type UserView struct {
 }
 
 func (s *Service) view(u *store.User) *UserView {
-	v := &UserView{ID: u.ID, Name: u.Name, Phone: u.Phone, Disabled: u.Disabled, Failures: u.Failures,
+	v := &UserView{ID: u.ID, Name: u.Name, Phone: smsgate.MaskPhone(u.Phone), Disabled: u.Disabled, Failures: u.Failures,
 		HasPassword: u.Password != "", Created: u.Created,
 		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Certificate}))}
 	if u.Blocked(s.now()) {
@@ -104,8 +104,6 @@ func (s *Service) view(u *store.User) *UserView {
 	}
 	return v
 }
-
-var phonePattern = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 func checkName(name string) error {
 	if strings.TrimSpace(name) == "" {
@@ -127,8 +125,12 @@ func (s *Service) CreateUser(ctx context.Context, by string, req *NewUser) (*Use
 	if err := checkName(req.Name); err != nil {
 		return nil, err
 	}
-	if req.Phone != "" && !phonePattern.MatchString(req.Phone) {
-		return nil, invalid("phone must be in E.164 form, like +4512345678")
+	if req.Phone != "" {
+		p, err := smsgate.ParsePhone(req.Phone)
+		if err != nil {
+			return nil, err
+		}
+		req.Phone = p
 	}
 	if req.Password != "" {
 		if err := password.Check([]byte(req.Password)); err != nil {
@@ -274,6 +276,68 @@ func (s *Service) SetPassword(ctx context.Context, by, id string, pw []byte) err
 		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminUserPasswordSet, Actor: officer(by), Subject: "user:" + id, Outcome: "ok"})
 		return err
 	})
+}
+
+// SetPhone sets a user's mobile number, or deletes it when phone is
+// empty.
+func (s *Service) SetPhone(ctx context.Context, by, id, phone string) (*UserView, error) {
+	event := audit.AdminUserPhoneDeleted
+	if phone != "" {
+		p, err := smsgate.ParsePhone(phone)
+		if err != nil {
+			return nil, err
+		}
+		phone, event = p, audit.AdminUserPhoneSet
+	}
+	now := s.now()
+	var u *store.User
+	err := s.Store.Update(ctx, func(tx store.Tx) (err error) {
+		if u, err = tx.User(id); err != nil {
+			return err
+		}
+		u.Phone = phone
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: event, Actor: officer(by), Subject: "user:" + id, Outcome: "ok",
+			Details: map[string]string{"phone": smsgate.MaskPhone(phone)}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(u), nil
+}
+
+// SMSView is an SMS attempt as officers see it: never the text or code.
+type SMSView struct {
+	ID        string    `json:"id"`
+	Message   string    `json:"message"`
+	OrderRef  string    `json:"orderRef,omitempty"`
+	UserID    string    `json:"userId"`
+	To        string    `json:"to"` // masked
+	Adapter   string    `json:"adapter"`
+	GatewayID string    `json:"gatewayId,omitempty"`
+	State     string    `json:"state"`
+	Reason    string    `json:"reason,omitempty"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+}
+
+// SMS lists the SMS attempts to a user (everyone's when empty), newest
+// first.
+func (s *Service) SMS(ctx context.Context, user string) ([]SMSView, error) {
+	var as []*store.SMSAttempt
+	err := s.Store.View(ctx, func(r store.Reader) (err error) {
+		as, err = r.SMSAttempts(user, 1000)
+		return err
+	})
+	views := []SMSView{}
+	for _, a := range as {
+		views = append(views, SMSView{ID: a.ID, Message: a.Message, OrderRef: a.Order, UserID: a.User, To: a.ToMasked, Adapter: a.Adapter,
+			GatewayID: a.GatewayID, State: string(a.State), Reason: a.Reason, Created: a.Created, Updated: a.Updated})
+	}
+	return views, err
 }
 
 // NewRP is the body of POST /admin/v1/rps.

@@ -14,6 +14,7 @@ import (
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/smsgate"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/strictjson"
 )
@@ -107,6 +108,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusTooManyRequests, codeTooMany, err.Error())
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		writeError(w, http.StatusRequestTimeout, codeTimeout, "the request was cancelled or timed out")
+	case errors.Is(err, smsgate.ErrNotSent):
+		s.log.WarnContext(r.Context(), "no SMS gateway took a message", "route", r.Pattern, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, codeMaintenance, "the SMS could not be sent: no SMS gateway takes messages at the moment; retry in a little while")
 	case errors.Is(err, hsm.ErrBusy), errors.Is(err, hsm.ErrSessionLost), errors.Is(err, hsm.ErrUnavailable):
 		// The HSM, not the request: nothing was decided, nothing counted.
 		s.log.WarnContext(r.Context(), "the HSM could not serve a request", "route", r.Pattern, "err", err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/audit"
@@ -446,4 +447,66 @@ func (s *Server) changeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) setPhone(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[struct {
+		Phone string `json:"phone"`
+	}](s, w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Phone == "" {
+		s.fail(w, r, fmt.Errorf("%w: phone is empty; DELETE the phone to remove it", orders.ErrInvalid))
+		return
+	}
+	u, err := s.admin.SetPhone(r.Context(), callerOf(r).ID, r.PathValue("id"), req.Phone)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) deletePhone(w http.ResponseWriter, r *http.Request) {
+	u, err := s.admin.SetPhone(r.Context(), callerOf(r).ID, r.PathValue("id"), "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
+	views, err := s.admin.SMS(r.Context(), r.URL.Query().Get("userId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sms": views})
+}
+
+// PluginView is a plugin as officers see it.
+type PluginView struct {
+	Name        string    `json:"name"`
+	Contract    string    `json:"contract"`
+	SHA256      string    `json:"sha256"`
+	Description string    `json:"description,omitempty"`
+	State       string    `json:"state"`
+	BrokenUntil time.Time `json:"brokenUntil,omitzero"`
+	PID         int       `json:"pid,omitempty"`
+	Restarts    int       `json:"restarts"`
+	LastError   string    `json:"lastError,omitempty"`
+}
+
+func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request) {
+	views := []PluginView{}
+	if s.pluginStatus != nil {
+		for _, p := range s.pluginStatus() {
+			views = append(views, PluginView{Name: p.Name, Contract: p.Contract, SHA256: p.SHA256, Description: p.Description, State: string(p.State),
+				BrokenUntil: p.BrokenUntil, PID: p.PID, Restarts: p.Restarts, LastError: p.LastError})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"plugins": views})
 }

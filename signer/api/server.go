@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/segl/segl/plugins/host"
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/clock"
@@ -42,6 +43,8 @@ type Server struct {
 	cadence *AuditCadence
 	maxBody int64
 	jwks    []jws.JWK
+	// pluginStatus reads the plugins' states; nil without plugins
+	pluginStatus func() []host.Status
 	// patterns are the routes served, for the test that holds them to the
 	// OpenAPI description.
 	patterns []string
@@ -57,6 +60,10 @@ func New(o *orders.Service, a *admin.Service, st store.Store, ready func(context
 
 // SetJWKS sets the keys that verify assertions, for GET /rp/v1/jwks.
 func (s *Server) SetJWKS(keys []jws.JWK) { s.jwks = keys }
+
+// SetPlugins tells the API how to read the plugins' states, for GET
+// /admin/v1/plugins.
+func (s *Server) SetPlugins(status func() []host.Status) { s.pluginStatus = status }
 
 // SetMaxBody bounds request bodies (api.max-body) other than a token file.
 func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
@@ -202,6 +209,10 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/users/{id}/disable", off(s.setUserDisabled(true)))
 	m.HandleFunc("POST /admin/v1/users/{id}/enable", off(s.setUserDisabled(false)))
 	m.HandleFunc("PUT /admin/v1/users/{id}/password", off(s.setPassword))
+	m.HandleFunc("PUT /admin/v1/users/{id}/phone", off(s.setPhone))
+	m.HandleFunc("DELETE /admin/v1/users/{id}/phone", off(s.deletePhone))
+	m.HandleFunc("GET /admin/v1/sms", off(s.listSMS))
+	m.HandleFunc("GET /admin/v1/plugins", off(s.listPlugins))
 	m.HandleFunc("POST /admin/v1/rps", off(s.createRP))
 	m.HandleFunc("GET /admin/v1/rps", off(s.listRPs))
 	m.HandleFunc("POST /admin/v1/rps/{id}/disable", off(s.setRPDisabled(true)))

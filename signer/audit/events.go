@@ -16,6 +16,8 @@ const (
 	OTPBlocked      = "otp.blocked"
 	CodeCardIssued  = "codecard.issued"
 	CodeCardRevoked = "codecard.revoked"
+	SMSSending      = "sms.sending" // an attempt through one adapter begins
+	SMSState        = "sms.state"   // an attempt moved on: accepted, delivered, failed, unknown
 	// Results.
 	AssertionIssued = "assertion.issued"
 	SignatureIntent = "signature.intent"
@@ -29,6 +31,8 @@ const (
 	AdminUserDisabled      = "admin.user.disabled"
 	AdminUserEnabled       = "admin.user.enabled"
 	AdminUserPasswordSet   = "admin.user.password_set"
+	AdminUserPhoneSet      = "admin.user.phone_set"
+	AdminUserPhoneDeleted  = "admin.user.phone_deleted"
 	AdminRPCreated         = "admin.rp.created"
 	AdminRPDisabled        = "admin.rp.disabled"
 	AdminRPEnabled         = "admin.rp.enabled"

@@ -21,10 +21,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/segl/segl/signer/smsgate"
 )
 
 // Config is segld's configuration.
@@ -46,6 +49,9 @@ type Config struct {
 	API       API       `yaml:"api"`
 	Audit     Audit     `yaml:"audit"`
 	Log       Log       `yaml:"log"`
+	// Plugins are the issuer's adapters, each a process of its own.
+	Plugins []Plugin `yaml:"plugins"`
+	SMS     SMS      `yaml:"sms"`
 	// Officers are the officers, by certificate: the config is the truth,
 	// and one taken out of it is removed at the next start.
 	Officers []Officer `yaml:"officers"`
@@ -141,6 +147,36 @@ type Audit struct {
 type Log struct {
 	Format string `yaml:"format"` // json or text
 	Level  string `yaml:"level"`  // debug, info, warn or error
+}
+
+// Plugin is one adapter process.
+type Plugin struct {
+	Name     string `yaml:"name"`
+	Contract string `yaml:"contract"` // what it is: "sms"
+	Command  string `yaml:"command"`  // the binary, an absolute path
+	SHA256   string `yaml:"sha256"`   // its checksum, pinned; checked before every launch
+	// Config is passed to the plugin as it starts. Secrets are named by
+	// file (a key ending in -file), never written here.
+	Config map[string]string `yaml:"config"`
+}
+
+// SMS is how codes are sent by SMS.
+type SMS struct {
+	Adapters      []string `yaml:"adapters"` // plugins (contract sms) to try, in order
+	Timeout       Duration `yaml:"timeout"`  // of each send
+	Language      string   `yaml:"language"` // the texts' language: a key of templates
+	CodesPerOrder int      `yaml:"codes-per-order"`
+	PerUserHour   int      `yaml:"per-user-hour"`
+	// Templates are the texts by language; the shipped en and da when
+	// left out.
+	Templates map[string]SMSTemplate `yaml:"templates"`
+}
+
+// SMSTemplate is a code's text in one language, with {code}, {minutes}
+// and {issuer}, and for a payment {amount} and {payee}.
+type SMSTemplate struct {
+	Payment string `yaml:"payment"`
+	Login   string `yaml:"login"`
 }
 
 // Officer is an officer's client certificate.
@@ -311,6 +347,94 @@ func (c *Config) defaults() {
 	str(&c.Audit.CheckpointObject, "audit-checkpoint")
 	str(&c.Log.Format, "json")
 	str(&c.Log.Level, "info")
+	dur(&c.SMS.Timeout, 10*time.Second)
+	str(&c.SMS.Language, "en")
+	num(&c.SMS.CodesPerOrder, 3)
+	num(&c.SMS.PerUserHour, 5)
+}
+
+var (
+	pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	settingKey = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	hexSum     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+func (c *Config) validatePlugins(e *errs) {
+	contracts := map[string]string{}
+	for i, p := range c.Plugins {
+		at := fmt.Sprintf("plugins[%d]", i)
+		if !pluginName.MatchString(p.Name) {
+			e.add(at+".name", "%q; 1 to 32 of a-z 0-9 -", p.Name)
+		} else if _, dup := contracts[p.Name]; dup {
+			e.add(at+".name", "%q is another plugin's name too", p.Name)
+		}
+		contracts[p.Name] = p.Contract
+		if p.Contract != "sms" {
+			e.add(at+".contract", "%q; the contract segld knows is sms", p.Contract)
+		}
+		if !filepath.IsAbs(p.Command) {
+			e.add(at+".command", "%q is not an absolute path", p.Command)
+		}
+		if !hexSum.MatchString(p.SHA256) {
+			e.add(at+".sha256", "%q is not a SHA-256 in lowercase hex (sha256sum prints it)", p.SHA256)
+		}
+		for k := range p.Config {
+			if !settingKey.MatchString(k) {
+				e.add(at+".config", "key %q; 1 to 64 of a-z 0-9 -", k)
+			}
+		}
+	}
+	for i, a := range c.SMS.Adapters {
+		switch contract, ok := contracts[a]; {
+		case !ok:
+			e.add(fmt.Sprintf("sms.adapters[%d]", i), "%q is not a plugin's name (plugins[].name)", a)
+		case contract != "sms":
+			e.add(fmt.Sprintf("sms.adapters[%d]", i), "%q is a %s plugin, not an SMS one", a, contract)
+		}
+	}
+	within := func(path string, d Duration, lo, hi time.Duration) {
+		if v := time.Duration(d); v < lo || v > hi {
+			e.add(path, "%s; between %s and %s", v, lo, hi)
+		}
+	}
+	within("sms.timeout", c.SMS.Timeout, 100*time.Millisecond, time.Minute)
+	if c.SMS.CodesPerOrder < 1 || c.SMS.CodesPerOrder > 10 {
+		e.add("sms.codes-per-order", "%d; between 1 and 10", c.SMS.CodesPerOrder)
+	}
+	if c.SMS.PerUserHour < 1 || c.SMS.PerUserHour > 100 {
+		e.add("sms.per-user-hour", "%d; between 1 and 100", c.SMS.PerUserHour)
+	}
+	templates := c.SMS.Templates
+	if templates == nil {
+		templates = map[string]SMSTemplate{}
+		for lang, t := range smsgate.DefaultTemplates {
+			templates[lang] = SMSTemplate{Payment: t.Payment, Login: t.Login}
+		}
+	}
+	if _, ok := templates[c.SMS.Language]; !ok {
+		e.add("sms.language", "%q has no template (sms.templates)", c.SMS.Language)
+	}
+	for lang, t := range templates {
+		if err := smsgate.CheckTemplate(t.Payment, true); err != nil {
+			e.add("sms.templates."+lang+".payment", "%v", err)
+		}
+		if err := smsgate.CheckTemplate(t.Login, false); err != nil {
+			e.add("sms.templates."+lang+".login", "%v", err)
+		}
+	}
+}
+
+// SMSTemplates are the SMS texts by language: the config's, or the
+// shipped ones.
+func (c *Config) SMSTemplates() map[string]smsgate.Template {
+	if c.SMS.Templates == nil {
+		return smsgate.DefaultTemplates
+	}
+	out := map[string]smsgate.Template{}
+	for lang, t := range c.SMS.Templates {
+		out[lang] = smsgate.Template{Payment: t.Payment, Login: t.Login}
+	}
+	return out
 }
 
 func (c *Config) validate(e *errs) {
@@ -391,6 +515,7 @@ func (c *Config) validate(e *errs) {
 	default:
 		e.add("log.level", "%q; debug, info, warn or error", c.Log.Level)
 	}
+	c.validatePlugins(e)
 	ids := map[string]int{}
 	for i, o := range c.Officers {
 		at := fmt.Sprintf("officers[%d]", i)

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/segl/segl/plugins/host"
 )
 
 // CheckFiles checks every file the config names, as segld will use it,
@@ -61,6 +63,14 @@ func (c *Config) CheckFiles() error {
 		e.add("hsm.module", "%s", pathErr(err, c.HSM.Module))
 	} else if !st.Mode().IsRegular() {
 		e.add("hsm.module", "%s is not a file", c.HSM.Module)
+	}
+	for i, p := range c.Plugins {
+		if p.Command == "" || !hexSum.MatchString(p.SHA256) {
+			continue // validate said so
+		}
+		if _, err := host.CheckBinary(host.Spec{Name: p.Name, Command: p.Command, SHA256: p.SHA256}); err != nil {
+			e.add(fmt.Sprintf("plugins[%d]", i), "%s: %v", p.Name, err)
+		}
 	}
 	for _, f := range []struct{ path, p string }{{"database", c.Database}, {"audit.checkpoint-file", c.Audit.CheckpointFile}} {
 		if f.p == "" {

@@ -55,6 +55,22 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, e *errs) {
 			}
 			checkNode(v, ft, at, e)
 		}
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			e.add(path, "is %s, want a mapping", kindName(n))
+			return
+		}
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			at := join(path, k.Value)
+			if line, ok := seen[k.Value]; ok {
+				e.add(at, "is given twice (lines %d and %d)", line, k.Line)
+				continue
+			}
+			seen[k.Value] = k.Line
+			checkNode(v, t.Elem(), at, e)
+		}
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			e.add(path, "is %s, want a list", kindName(n))
@@ -191,6 +207,8 @@ func KeyPaths() []string {
 				walk(f.Type, at)
 			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
 				walk(f.Type.Elem(), at+"[]")
+			case f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Struct:
+				walk(f.Type.Elem(), at+".*")
 			default:
 				out = append(out, at)
 			}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/plugins/host"
+	"github.com/segl/segl/plugins/sms"
 	"github.com/segl/segl/signer/activation"
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/api"
@@ -31,6 +33,7 @@ import (
 	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/jws"
 	"github.com/segl/segl/signer/orders"
+	"github.com/segl/segl/signer/smsgate"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/store/sqlite"
 	"github.com/segl/segl/tokens/otp"
@@ -51,17 +54,20 @@ type Options struct {
 
 // Daemon is a running segld's state.
 type Daemon struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	ks     *hsm.Keystore
-	db     *sqlite.DB
-	api    *api.Server
-	tls    *tls.Config
-	seal   *sealer
-	file   *audit.File // audit.checkpoint-file, or nil
-	probe  *hsmProbe
-	clock  clock.Clock
-	Orders *orders.Service
+	cfg  *config.Config
+	log  *slog.Logger
+	ks   *hsm.Keystore
+	db   *sqlite.DB
+	api  *api.Server
+	tls  *tls.Config
+	seal *sealer
+	// plugins runs the adapters' processes; sms sends through them.
+	plugins *host.Host
+	sms     *smsgate.Gate
+	file    *audit.File // audit.checkpoint-file, or nil
+	probe   *hsmProbe
+	clock   clock.Clock
+	Orders  *orders.Service
 	// DLCodes makes and checks dynamic-linking codes; until the SMS
 	// plugins deliver them, tests read the code from here.
 	DLCodes *factors.DLCodeFactor
@@ -162,8 +168,12 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	}
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
 		PasswordParams: params, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs, OTPPolicy: OTPPolicy(cfg)}
+	if err := d.startPlugins(); err != nil {
+		return nil, err
+	}
 	d.api = api.New(d.Orders, adm, d.db, d.ready, log, d.clock)
 	d.api.SetMaxBody(int64(cfg.API.MaxBody))
+	d.api.SetPlugins(d.Plugins)
 	var chain [][]byte
 	for _, c := range issuer.Chain {
 		chain = append(chain, c.Raw)
@@ -182,6 +192,51 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		return nil, err
 	}
 	return d, nil
+}
+
+// startPlugins starts every configured plugin (a plugin that does not
+// start stops segld, naming it) and sends SMS through the adapters.
+func (d *Daemon) startPlugins() error {
+	byName := map[string]*host.Plugin{}
+	if len(d.cfg.Plugins) > 0 {
+		d.plugins = host.New(d.log, host.Policy{})
+	}
+	for i, p := range d.cfg.Plugins {
+		var c host.Contract
+		switch p.Contract {
+		case "sms":
+			c = sms.HostContract
+		}
+		pl, err := d.plugins.Add(context.Background(), c, host.Spec{Name: p.Name, Command: p.Command, SHA256: p.SHA256, Settings: p.Config})
+		if err != nil {
+			return fmt.Errorf("plugins[%d]: %w", i, err)
+		}
+		byName[p.Name] = pl
+	}
+	if len(d.cfg.SMS.Adapters) == 0 {
+		return nil
+	}
+	d.sms = &smsgate.Gate{Store: d.db, Timeout: time.Duration(d.cfg.SMS.Timeout), Clock: d.clock, Log: d.log,
+		Limits: smsgate.Limits{PerOrder: d.cfg.SMS.CodesPerOrder, PerHour: d.cfg.SMS.PerUserHour}}
+	for _, a := range d.cfg.SMS.Adapters {
+		d.sms.Adapters = append(d.sms.Adapters, smsgate.Adapter{Name: a, Plugin: byName[a]})
+	}
+	challenge := factors.NewSMSChallenge(d.DLCodes, d.sms, smsgate.Texts{Templates: d.cfg.SMSTemplates(), Language: d.cfg.SMS.Language, Issuer: d.cfg.Issuer.Name})
+	d.Orders.AddChallenger(challenge)
+	d.Orders.SetPaymentCheck(challenge.CheckPayment)
+	return nil
+}
+
+// Plugins says how each plugin is, for segl plugins list.
+func (d *Daemon) Plugins() []host.Status {
+	if d.plugins == nil {
+		return nil
+	}
+	var out []host.Status
+	for _, p := range d.plugins.Plugins() {
+		out = append(out, p.Status())
+	}
+	return out
 }
 
 // unwrapCache is hsm.unwrap-cache as the keystore takes it: 0 there is
@@ -396,9 +451,15 @@ func (d *Daemon) Serve(ctx context.Context, ln, ops net.Listener) error {
 	// request is served; the outcome is in /readyz and the log.
 	if err := d.seal.check(ctx); err != nil {
 		var be errBroken
-		if !errors.As(err, &be) {
+		if !errors.As(err, &be) && ctx.Err() == nil {
 			d.log.Error("check the audit chain", "err", err)
 		}
+	}
+	if d.sms != nil {
+		reports, stopReports := context.WithCancel(context.Background())
+		defer d.sms.Wait()
+		defer stopReports()
+		d.sms.Run(reports)
 	}
 	sealCtx, stopSeal := context.WithCancel(context.Background())
 	sealed := make(chan struct{})
@@ -432,8 +493,12 @@ func (d *Daemon) Serve(ctx context.Context, ln, ops net.Listener) error {
 	return err
 }
 
-// Close releases the HSM, the database and the checkpoint file.
+// Close ends the plugins' processes and releases the HSM, the database
+// and the checkpoint file.
 func (d *Daemon) Close() {
+	if d.plugins != nil {
+		d.plugins.Stop()
+	}
 	if d.file != nil {
 		d.file.Close()
 	}

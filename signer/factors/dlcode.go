@@ -44,8 +44,12 @@ type Payment struct {
 	Payee       string `json:"payee"`
 }
 
-// payment is the order's payment as the code binds it.
+// payment is the order's payment as the code binds it: the order alone
+// when it has none.
 func payment(o *store.Order) (dlcode.Payment, error) {
+	if o.Payment == "" {
+		return dlcode.Payment{OrderRef: o.Ref}, nil
+	}
 	var p Payment
 	if err := json.Unmarshal([]byte(o.Payment), &p); err != nil {
 		return dlcode.Payment{}, fmt.Errorf("order %s: payment column: %w", o.Ref, err)
@@ -65,8 +69,19 @@ func (f *DLCodeFactor) Challenge(_ store.Tx, a *Attempt) (string, any, error) {
 	if a.Order.Payment == "" {
 		return "", nil, errs.Invalid("order %s has no payment: a dynamic-linking code needs one", a.Order.Ref)
 	}
-	at := a.Now.Unix()
+	at := issueTime(a)
 	return dlChallenge(at, 0), DLChallenge{Issued: time.Unix(at, 0).UTC(), ExpiresIn: int(f.validity / time.Second)}, nil
+}
+
+// issueTime is a new code's issue time: now, or a second after the code
+// it replaces if that was issued in this same second, since the code is
+// computed from the time in whole seconds and a new code must differ.
+func issueTime(a *Attempt) int64 {
+	at := a.Now.Unix()
+	if prev, _, ok := parseDLChallenge(a.Order.Challenge); ok && prev >= at {
+		at = prev + 1
+	}
+	return at
 }
 
 func dlChallenge(issuedAt int64, attempts int) string {

@@ -39,6 +39,9 @@ const (
 	CodeCard Type = "codecard"
 	OTP      Type = "otp"
 	DLCode   Type = "dlcode"
+	// SMS is a challenge only: the dynamic-linking code, sent by SMS; the
+	// dlcode factor checks it.
+	SMS Type = "sms"
 )
 
 // Category is the PSD2 element a factor belongs to. Two factors complete
@@ -66,14 +69,25 @@ type Factor interface {
 	Verify(ctx context.Context, a *Attempt) (Verdict, error)
 }
 
-// Challenger is a factor that asks something before it can be answered
-// (/rp/v1/challenge).
+// Challenger asks something before a factor can be answered
+// (/rp/v1/challenge): the code card's key number, a dynamic-linking code.
 type Challenger interface {
-	Factor
+	// Type is the challenge's type in /rp/v1/challenge.
+	Type() Type
 	// Challenge picks what the user must answer for the order, returning
 	// what the order stores and what the relying party shows. It runs in
 	// the order's transaction, after AllowChallenge.
 	Challenge(tx store.Tx, a *Attempt) (stored string, shown any, err error)
+}
+
+// Deliverer is a challenger whose challenge goes to the user rather than
+// to the relying party (an SMS): Deliver runs after the challenge is
+// committed, outside any transaction (a gateway may take seconds), with
+// the order as stored then, and its answer is what the relying party is
+// shown.
+type Deliverer interface {
+	Challenger
+	Deliver(ctx context.Context, a *Attempt) (shown any, err error)
 }
 
 // Attempt is one submission: the user and order as read before the

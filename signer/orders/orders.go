@@ -32,6 +32,7 @@ import (
 	"github.com/segl/segl/signer/jws"
 	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/tokens/dlcode"
 )
 
 var (
@@ -79,9 +80,13 @@ type Service struct {
 	issuer  *Issuer
 	acts    *activation.Authority
 	factors map[factors.Type]factors.Factor
-	rules   factors.Rules
-	cfg     Config
-	clock   clock.Clock
+	// challengers by challenge type: the factors' own, and challenges that
+	// only deliver another factor's value (an SMS of the dlcode)
+	challengers  map[factors.Type]factors.Challenger
+	checkPayment func(dlcode.Payment) error
+	rules        factors.Rules
+	cfg          Config
+	clock        clock.Clock
 }
 
 // New returns a Service accepting the given factors, reading the time
@@ -105,11 +110,22 @@ func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, cl
 	s := &Service{store: st, issuer: iss, acts: acts, cfg: cfg, clock: clk, factors: map[factors.Type]factors.Factor{},
 		rules: factors.Rules{Users: factors.Lockout{MaxFailures: cfg.MaxFailures, BlockFor: factors.Fixed(cfg.Block)},
 			ChallengeReissues: cfg.ChallengeReissues, ChallengesPerHour: cfg.ChallengesPerHour}}
+	s.challengers = map[factors.Type]factors.Challenger{}
 	for _, f := range fs {
 		s.factors[f.Type()] = f
+		if c, ok := f.(factors.Challenger); ok {
+			s.challengers[c.Type()] = c
+		}
 	}
 	return s
 }
+
+// AddChallenger accepts challenges of c's type besides the factors' own.
+func (s *Service) AddChallenger(c factors.Challenger) { s.challengers[c.Type()] = c }
+
+// SetPaymentCheck adds a check of every payment at an order's start (that
+// its SMS fits in one message).
+func (s *Service) SetPaymentCheck(check func(dlcode.Payment) error) { s.checkPayment = check }
 
 func (s *Service) now() time.Time { return s.clock.Now() }
 
@@ -141,7 +157,13 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 		return nil, err
 	}
 	now := s.now()
-	o := &store.Order{Ref: newUUID(), RP: rp, User: req.UserID, Kind: kind, State: store.StatePending, Hint: HintOutstanding,
+	ref := newUUID()
+	if req.Payment != nil && s.checkPayment != nil {
+		if err := s.checkPayment(dlcode.Payment{OrderRef: ref, AmountMinor: req.Payment.AmountMinor, Currency: req.Payment.Currency, Payee: req.Payment.Payee}); err != nil {
+			return nil, err
+		}
+	}
+	o := &store.Order{Ref: ref, RP: rp, User: req.UserID, Kind: kind, State: store.StatePending, Hint: HintOutstanding,
 		UserVisibleData: req.UserVisibleData, DocumentDigest: digest, EndUserIP: req.EndUserIP,
 		AutoStartToken: newUUID(), QRStartToken: newUUID(), QRStartSecret: newUUID(),
 		Created: now, Expires: now.Add(s.cfg.Expiry)}
@@ -601,11 +623,12 @@ type ChallengeRequest struct {
 	Type     string `json:"type"`
 }
 
-// Challenge asks a challenging factor for what the user must answer,
-// replacing any earlier challenge of the order, within the factor rules'
-// limits on challenges.
+// Challenge asks a challenger for what the user must answer, replacing
+// any earlier challenge of the order, within the factor rules' limits on
+// challenges. A challenge that goes to the user (an SMS) is sent after it
+// is committed.
 func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeRequest) (any, error) {
-	f, ok := s.factors[factors.Type(req.Type)].(factors.Challenger)
+	f, ok := s.challengers[factors.Type(req.Type)]
 	if !ok {
 		return nil, invalid("type %q has no challenge", req.Type)
 	}
@@ -619,11 +642,16 @@ func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeReques
 	if o.User == "" {
 		return nil, invalid("order %s has no user yet: start it with userId", o.Ref)
 	}
-	if slices.Contains(o.Factors, string(f.Type())) {
-		return nil, invalid("factor %s was passed already for order %s", f.Type(), o.Ref)
+	served := f.Type()
+	if sv, ok := f.(interface{ Serves() factors.Type }); ok {
+		served = sv.Serves()
+	}
+	if slices.Contains(o.Factors, string(served)) {
+		return nil, invalid("factor %s was passed already for order %s", served, o.Ref)
 	}
 	now := s.now()
 	var shown any
+	var attempt *factors.Attempt
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		o, err := tx.Order(req.OrderRef)
 		if err != nil {
@@ -642,8 +670,9 @@ func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeReques
 		if err := s.rules.AllowChallenge(tx, u, o, f.Type(), now); err != nil {
 			return err
 		}
+		attempt = &factors.Attempt{User: u, Order: o, Now: now}
 		var stored string
-		if stored, shown, err = f.Challenge(tx, &factors.Attempt{User: u, Order: o, Now: now}); err != nil {
+		if stored, shown, err = f.Challenge(tx, attempt); err != nil {
 			return err
 		}
 		o.Challenge = stored
@@ -654,5 +683,11 @@ func (s *Service) Challenge(ctx context.Context, rp string, req *ChallengeReques
 			Details: map[string]string{"user": u.ID, "factor": string(f.Type()), "challenge": stored}})
 		return err
 	})
-	return shown, err
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := f.(factors.Deliverer); ok {
+		return d.Deliver(ctx, attempt)
+	}
+	return shown, nil
 }

@@ -109,7 +109,7 @@ func checkPayment(p *factors.Payment) error {
 	if err := (dlcode.Payment{OrderRef: "-", AmountMinor: p.AmountMinor, Currency: p.Currency, Payee: p.Payee}).Check(); err != nil {
 		return invalid("payment: %s", strings.TrimPrefix(err.Error(), "dlcode: "))
 	}
-	if !ActiveCurrency(p.Currency) {
+	if !dlcode.ActiveCurrency(p.Currency) {
 		return invalid("payment: currency %q is not an active ISO 4217 currency", p.Currency)
 	}
 	return CheckShown("payment.payee", p.Payee, false)

@@ -60,6 +60,13 @@ type Reader interface {
 	// CodeCards lists a user's cards (all users' when user is empty).
 	CodeCards(user string) ([]*CodeCard, error)
 
+	// SMSAttempts lists the SMS attempts to a user (every user's when
+	// empty), newest first, at most limit.
+	SMSAttempts(user string, limit int) ([]*SMSAttempt, error)
+	// CountSMS counts the messages (codes, not attempts) of an order, and
+	// those to a user since a time.
+	CountSMS(order, user string, since time.Time) (forOrder, forUser int, err error)
+
 	// AuditRecords calls fn for each audit record from seq on, in order,
 	// with the hash stored for it; fn returning false stops the walk.
 	AuditRecords(from uint64, fn func(audit.Stored) (bool, error)) error
@@ -132,6 +139,13 @@ type Tx interface {
 	// order, and those of any type issued to a user since a time. Records
 	// older than an hour may be forgotten.
 	CountChallenges(order, user, factor string, since time.Time) (ChallengeCounts, error)
+
+	// CreateSMSAttempt records an attempt to send an SMS.
+	CreateSMSAttempt(a *SMSAttempt) error
+	// UpdateSMSAttempt moves an attempt to state, with the gateway's id
+	// and reason when given (empty keeps them), and reports whether there
+	// was such an attempt to change: a delivered one stays delivered.
+	UpdateSMSAttempt(id string, state SMSState, gatewayID, reason string, at time.Time) (bool, error)
 
 	// Audit appends a record: the store assigns Seq and the chain hash.
 	Audit(r audit.Record) (audit.Stored, error)
@@ -337,4 +351,31 @@ func (c *CodeCard) Unspent() int {
 		}
 	}
 	return n
+}
+
+// SMSState is where an SMS attempt is.
+type SMSState string
+
+const (
+	SMSSending   SMSState = "sending"
+	SMSAccepted  SMSState = "accepted"
+	SMSDelivered SMSState = "delivered"
+	SMSFailed    SMSState = "failed"
+	SMSUnknown   SMSState = "unknown" // the gateway may or may not have it: not sent again
+)
+
+// SMSAttempt is one attempt to send an SMS through one adapter. Neither
+// the text nor the code is kept.
+type SMSAttempt struct {
+	ID        string // the gateway's idempotency key
+	Message   string // the message (code) it is an attempt at
+	Order     string
+	User      string
+	ToMasked  string
+	Adapter   string
+	GatewayID string
+	State     SMSState
+	Reason    string
+	Created   time.Time
+	Updated   time.Time
 }

@@ -22,7 +22,8 @@ type HMAC interface {
 	Sum(h crypto.Hash, msg []byte) ([]byte, error)
 }
 
-// Payment is what the code is linked to.
+// Payment is what the code is linked to: an order's payment, or the order
+// alone (AmountMinor, Currency and Payee all empty).
 type Payment struct {
 	OrderRef    string
 	AmountMinor string // minor units as decimal text, "12995"
@@ -39,10 +40,14 @@ var (
 )
 
 // Check validates the fields: the code's input must have one spelling.
+// A code linked to the order alone (an order without a payment) has no
+// amount, currency and payee at all.
 func (p Payment) Check() error {
 	switch {
 	case p.OrderRef == "" || strings.ContainsRune(p.OrderRef, 0):
 		return errors.New("dlcode: orderRef is empty or holds a NUL")
+	case p.AmountMinor == "" && p.Currency == "" && p.Payee == "":
+		return nil
 	case !amountRE.MatchString(p.AmountMinor):
 		return fmt.Errorf("dlcode: amountMinor %q is not a whole number of minor units without leading zeros", p.AmountMinor)
 	case !currencyRE.MatchString(p.Currency):

@@ -16,8 +16,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -35,6 +38,7 @@ import (
 	"github.com/segl/segl/signer/ca"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
+	"github.com/segl/segl/signer/smsgate"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/softhsm"
 )
@@ -71,11 +75,24 @@ type Env struct {
 	Registered []string
 }
 
-// Setup makes what is missing under dir for a daemon listening on listen
-// (and, unless opsListen is empty, serving health and metrics in plain
-// HTTP on opsListen), and returns where everything is. It is safe to run
-// again: what exists is reused, never replaced.
-func Setup(dir, listen, opsListen string) (*Env, error) {
+// Options are what a development setup is made for.
+type Options struct {
+	Listen    string // the API's host:port
+	OpsListen string // plain HTTP health and metrics, or "" for none
+	// Outbox is the development SMS adapter's binary (segl-sms-outbox),
+	// or "" for no SMS. Its SHA-256 is pinned in the config, and pinned
+	// again when a rebuild changed it.
+	Outbox string
+}
+
+// Outbox is the file the development SMS adapter writes each SMS to.
+func (e *Env) Outbox() string { return filepath.Join(e.Dir, "sms", "outbox.jsonl") }
+
+// Setup makes what is missing under dir for a daemon as o says, and
+// returns where everything is. It is safe to run again: what exists is
+// reused, never replaced, but for the outbox's pinned checksum.
+func Setup(dir string, o Options) (*Env, error) {
+	listen, opsListen := o.Listen, o.OpsListen
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
@@ -101,7 +118,10 @@ func Setup(dir, listen, opsListen string) (*Env, error) {
 	if err := e.tlsFiles(host); err != nil {
 		return nil, err
 	}
-	if err := e.writeConfig(listen, opsListen); err != nil {
+	if err := e.writeConfig(listen, opsListen, o.Outbox); err != nil {
+		return nil, err
+	}
+	if err := e.repinOutbox(o.Outbox); err != nil {
 		return nil, err
 	}
 	if err := e.writeEnv(); err != nil {
@@ -335,13 +355,44 @@ func serial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func (e *Env) writeConfig(listen, opsListen string) error {
+func (e *Env) writeConfig(listen, opsListen, outbox string) error {
 	if exists(e.Config) {
 		return nil
 	}
 	ops := "# ops-listen: 127.0.0.1:8444   # plain HTTP /healthz, /readyz, /metrics"
 	if opsListen != "" {
 		ops = "ops-listen: " + opsListen + "   # plain HTTP /healthz, /readyz, /metrics, for load balancers and Prometheus"
+	}
+	plugins := "# plugins: none (no segl-sms-outbox beside segld when this was made)\nsms: {}\n"
+	if outbox != "" {
+		sum, err := fileSHA256(outbox)
+		if err != nil {
+			return err
+		}
+		plugins = fmt.Sprintf(`plugins:
+  # The development SMS adapter: each SMS a line of sms/outbox.jsonl.
+  - name: outbox
+    contract: sms
+    command: %s
+    sha256: %s
+    config:
+      file: %s
+sms:
+  adapters: [outbox]
+  timeout: 10s
+  language: en
+  codes-per-order: 3
+  per-user-hour: 5
+  templates:
+    en:
+      payment: "%s"
+      login: "%s"
+    da:
+      payment: "%s"
+      login: "%s"
+`, outbox, sum, e.Outbox(),
+			smsgate.DefaultTemplates["en"].Payment, smsgate.DefaultTemplates["en"].Login,
+			smsgate.DefaultTemplates["da"].Payment, smsgate.DefaultTemplates["da"].Login)
 	}
 	cfg := fmt.Sprintf(configHeader+`: every key, at its
 # default unless the development setup needs another value (docs/config.md
@@ -404,12 +455,51 @@ audit:
 log:
   format: json
   level: info
+%s
 officers:
   - id: dev-officer
     name: Development officer
     certificate: tls/officer.pem
-`, listen, ops, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile)
+`, listen, ops, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile, strings.TrimRight(plugins, "\n"))
 	return writeNew(e.Config, []byte(cfg), 0o600)
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("the SMS outbox plugin: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+var pinnedOutbox = regexp.MustCompile(`(?m)^(    command: )(.*)\n(    sha256: )([0-9a-f]{64})$`)
+
+// repinOutbox pins the outbox again when its binary changed since the
+// config was made (a rebuild): the development config follows its own
+// build. A production config is never changed so.
+func (e *Env) repinOutbox(outbox string) error {
+	if outbox == "" {
+		return nil
+	}
+	b, err := os.ReadFile(e.Config)
+	if err != nil || !strings.HasPrefix(string(b), configHeader) {
+		return err
+	}
+	m := pinnedOutbox.FindSubmatch(b)
+	if m == nil || string(m[2]) != outbox {
+		return nil
+	}
+	sum, err := fileSHA256(outbox)
+	if err != nil || sum == string(m[4]) {
+		return err
+	}
+	out := pinnedOutbox.ReplaceAll(b, []byte("${1}${2}\n${3}"+sum))
+	tmp := e.Config + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, e.Config)
 }
 
 func rel(dir, p string) string {

@@ -1,7 +1,8 @@
 // Package outbox is the development SMS adapter: instead of a gateway, a
 // file with one JSON line per message, {"time","to","text","messageId"},
 // where a developer reads the SMS a user would have received. segld dev
-// configures it; it is no place for a production's codes.
+// configures it; it is no place for a production's codes. (Each line also
+// has the encoding the text would go in, and segld's key for it.)
 package outbox
 
 import (
@@ -26,6 +27,7 @@ type Line struct {
 	To        string    `json:"to"`
 	Text      string    `json:"text"`
 	MessageID string    `json:"messageId"`
+	Encoding  string    `json:"encoding"` // gsm7 or ucs2, as it would go
 	Key       string    `json:"key"`
 }
 
@@ -89,7 +91,7 @@ func (o *Outbox) Send(_ context.Context, m sms.Message) (string, error) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	id := "outbox-" + hex.EncodeToString(b)
-	line, err := json.Marshal(Line{Time: time.Now().UTC(), To: m.To, Text: m.Text, MessageID: id, Key: m.Key})
+	line, err := json.Marshal(Line{Time: time.Now().UTC(), To: m.To, Text: m.Text, MessageID: id, Encoding: m.Encoding.String(), Key: m.Key})
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,9 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -44,6 +47,9 @@ type Options struct {
 	// Config changes the development config after it is read, at every
 	// start.
 	Config func(*config.Config)
+	// SMS builds the development SMS adapter and configures it, as make
+	// run has it: each SMS a line of Dev.Outbox().
+	SMS bool
 }
 
 // Buffer is a goroutine-safe log buffer.
@@ -78,7 +84,16 @@ func StartWith(t testing.TB, opt Options) *Daemon {
 	t.Setenv("SOFTHSM2_CONF", "")
 	t.Setenv("SEGL_HSM_PIN", "")
 	t.Setenv("SEGL_HSM_PIN_FILE", "")
-	dev, err := devenv.Setup(t.TempDir(), "127.0.0.1:0", "")
+	outbox := ""
+	if opt.SMS {
+		dir := filepath.Join(t.TempDir(), "bin")
+		os.Mkdir(dir, 0o755)
+		outbox = filepath.Join(dir, "segl-sms-outbox")
+		if out, err := exec.Command("go", "build", "-o", outbox, "github.com/segl/segl/cmd/segl-sms-outbox").CombinedOutput(); err != nil {
+			t.Fatalf("build the SMS outbox plugin: %v\n%s", err, out)
+		}
+	}
+	dev, err := devenv.Setup(t.TempDir(), devenv.Options{Listen: "127.0.0.1:0", Outbox: outbox})
 	if err != nil {
 		t.Fatal(err)
 	}

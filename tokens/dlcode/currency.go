@@ -1,4 +1,4 @@
-package orders
+package dlcode
 
 import "strings"
 
@@ -22,6 +22,14 @@ TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER
 ZAR ZMW ZWG
 `
 
+// minorUnits are ISO 4217's minor units of the currencies that do not
+// have 2.
+var minorUnits = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+	"UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
 var currencySet = func() map[string]bool {
 	m := map[string]bool{}
 	for _, c := range strings.Fields(activeCurrencies) {
@@ -32,3 +40,26 @@ var currencySet = func() map[string]bool {
 
 // ActiveCurrency reports whether code is a currency a payment may be in.
 func ActiveCurrency(code string) bool { return currencySet[code] }
+
+// MinorUnits is how many decimals an amount in currency code has (ISO
+// 4217: DKK 2, JPY 0, KWD 3).
+func MinorUnits(code string) int {
+	if n, ok := minorUnits[code]; ok {
+		return n
+	}
+	return 2
+}
+
+// FormatAmount writes an amount given in minor units as the currency
+// shows it, with sep between units and decimals: ("12995", "DKK", ".")
+// is "129.95", ("500", "JPY", ".") "500", ("1500", "KWD", ",") "1,500".
+func FormatAmount(minor, currency, sep string) string {
+	d := MinorUnits(currency)
+	if d == 0 {
+		return minor
+	}
+	for len(minor) <= d {
+		minor = "0" + minor
+	}
+	return minor[:len(minor)-d] + sep + minor[len(minor)-d:]
+}
