@@ -309,6 +309,103 @@ func (s *Service) SetPhone(ctx context.Context, by, id, phone string) (*UserView
 	return s.view(u), nil
 }
 
+// Enrolment is the body of POST /rp/v1/enrol: a user's own change of their
+// mobile number or password, on the strength of a fresh login.
+type Enrolment struct {
+	OrderRef    string  `json:"orderRef"`
+	UserID      string  `json:"userId"`
+	Phone       *string `json:"phone,omitempty"`
+	DeletePhone bool    `json:"deletePhone,omitempty"`
+	Password    *string `json:"password,omitempty"`
+}
+
+// EnrolWindow is how soon after its completion an auth order may be used
+// for an enrolment.
+const EnrolWindow = 5 * time.Minute
+
+// Enrol changes a user's mobile number or password for relying party rp,
+// only on the strength of an auth order of that user's, of rp's, that
+// completed less than EnrolWindow ago and was not used for an enrolment
+// before.
+func (s *Service) Enrol(ctx context.Context, rp string, req *Enrolment) (*UserView, error) {
+	if err := orders.CheckRef(req.OrderRef); err != nil {
+		return nil, err
+	}
+	if (req.Phone != nil) == req.DeletePhone && req.Password == nil {
+		return nil, invalid("give phone, or deletePhone, or password (or a password with either)")
+	}
+	if req.Phone != nil && req.DeletePhone {
+		return nil, invalid("give phone or deletePhone, not both")
+	}
+	phone := ""
+	if req.Phone != nil {
+		p, err := smsgate.ParsePhone(*req.Phone)
+		if err != nil {
+			return nil, err
+		}
+		phone = p
+	}
+	var verifier string
+	if req.Password != nil {
+		if err := password.Check([]byte(*req.Password)); err != nil {
+			return nil, invalid("password: %v", err)
+		}
+		v, err := password.Hash(s.Pepper, s.PepperID, req.UserID, []byte(*req.Password), s.params())
+		if err != nil {
+			return nil, err
+		}
+		verifier = v
+	}
+	now := s.now()
+	var u *store.User
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.Order(req.OrderRef)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && o.RP != rp) {
+			return orders.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case o.Kind != store.KindAuth || o.State != store.StateComplete:
+			return invalid("order %s is not a completed auth order: an enrolment needs the user to have logged in", o.Ref)
+		case o.User != req.UserID:
+			return invalid("order %s is not a login of user %s", o.Ref, req.UserID)
+		case now.Sub(o.Completed) >= EnrolWindow:
+			return invalid("order %s completed %s ago; an enrolment needs a login of the last %s", o.Ref, now.Sub(o.Completed).Round(time.Second), EnrolWindow)
+		}
+		fresh, err := tx.MarkOrderEnrolled(o.Ref, now)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			return invalid("order %s was used for an enrolment already: log in again", o.Ref)
+		}
+		if u, err = tx.User(o.User); err != nil {
+			return err
+		}
+		details := map[string]string{"order": o.Ref}
+		switch {
+		case req.Phone != nil:
+			u.Phone, details["phone"] = phone, smsgate.MaskPhone(phone)
+		case req.DeletePhone:
+			u.Phone, details["phone"] = "", "deleted"
+		}
+		if req.Password != nil {
+			u.Password, details["password"] = verifier, "set"
+		}
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.UserEnrolled, Actor: "rp:" + rp, Subject: "user:" + u.ID, Outcome: "ok", Details: details})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(u), nil
+}
+
 // SMSView is an SMS attempt as officers see it: never the text or code.
 type SMSView struct {
 	ID        string    `json:"id"`

@@ -510,3 +510,18 @@ func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"plugins": views})
 }
+
+func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[admin.Enrolment](s, w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	noteOrder(r, req.OrderRef)
+	u, err := s.admin.Enrol(r.Context(), callerOf(r).ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"userId": u.ID, "phone": u.Phone, "hasPassword": u.HasPassword})
+}

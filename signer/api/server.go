@@ -198,6 +198,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /rp/v1/qr", rp(s.qr))
 	m.HandleFunc("POST /rp/v1/qr/verify", rp(s.qrVerify))
 	m.HandleFunc("POST /rp/v1/challenge", rp(s.challenge))
+	m.HandleFunc("POST /rp/v1/enrol", rp(s.enrol))
 	m.HandleFunc("GET /rp/v1/jwks", rp(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string][]jws.JWK{"keys": s.jwks})
 	}))

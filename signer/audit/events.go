@@ -12,6 +12,7 @@ const (
 	FactorAccepted  = "factor.accepted"
 	FactorRefused   = "factor.refused"
 	UserBlocked     = "user.blocked"
+	UserEnrolled    = "user.enrolled" // the user changed their phone or password, on a fresh login
 	OTPUsed         = "otp.used"
 	OTPBlocked      = "otp.blocked"
 	CodeCardIssued  = "codecard.issued"

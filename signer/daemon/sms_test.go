@@ -183,3 +183,68 @@ func TestSMSPaymentEndToEnd(t *testing.T) {
 		t.Fatalf("no phone: %d %+v", code, errResp)
 	}
 }
+
+// The issuer's enrolment page changes a user's phone or password only on
+// the strength of that user's fresh, completed, unused login.
+func TestEnrolment(t *testing.T) {
+	e := start(t)
+	e.createUser("nora", "hemmeligt1")
+	e.createUser("otto", "hemmeligt2")
+	login := func(user, pw string) string {
+		o := e.startOrder("auth", map[string]string{"userId": user, "endUserIp": "192.0.2.1"})
+		e.factor(o.OrderRef, "password", pw)
+		if r := e.factor(o.OrderRef, "test", "ok"); r.Status != "complete" {
+			t.Fatalf("login: %+v", r)
+		}
+		return o.OrderRef
+	}
+	enrol := func(body map[string]any) (int, apiError, map[string]any) {
+		var out map[string]any
+		code := e.call(e.rp, "POST", "/rp/v1/enrol", body, &out)
+		var ae apiError
+		if code != 200 {
+			ae.ErrorCode, _ = out["errorCode"].(string)
+			ae.Details, _ = out["details"].(string)
+		}
+		return code, ae, out
+	}
+	ref := login("nora", "hemmeligt1")
+	// Another user's login does not do.
+	if code, ae, _ := enrol(map[string]any{"orderRef": ref, "userId": "otto", "phone": "+4511111111"}); code != 400 || !strings.Contains(ae.Details, "not a login of user otto") {
+		t.Fatalf("another user's order: %d %+v", code, ae)
+	}
+	code, _, out := enrol(map[string]any{"orderRef": ref, "userId": "nora", "phone": "+4512345678", "password": "nyt kodeord 9"})
+	if code != 200 || out["phone"] != "+45 •••• ••78" || out["hasPassword"] != true {
+		t.Fatalf("enrol: %d %v", code, out)
+	}
+	// Once per login.
+	if code, ae, _ := enrol(map[string]any{"orderRef": ref, "userId": "nora", "deletePhone": true}); code != 400 || !strings.Contains(ae.Details, "used for an enrolment already") {
+		t.Fatalf("a second enrolment on one login: %d %+v", code, ae)
+	}
+	// The new password is the one that works.
+	o := e.startOrder("auth", map[string]string{"userId": "nora", "endUserIp": "192.0.2.1"})
+	if r := e.factor(o.OrderRef, "password", "nyt kodeord 9"); !r.Accepted {
+		t.Fatalf("the enrolled password: %+v", r)
+	}
+	// A pending order, or a stale login, does not do.
+	if code, ae, _ := enrol(map[string]any{"orderRef": o.OrderRef, "userId": "nora", "deletePhone": true}); code != 400 || !strings.Contains(ae.Details, "not a completed auth order") {
+		t.Fatalf("a pending order: %d %+v", code, ae)
+	}
+	e.call(e.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": o.OrderRef}, nil)
+	stale := login("nora", "nyt kodeord 9")
+	e.d.Clock.Advance(5*time.Minute + time.Second)
+	if code, ae, _ := enrol(map[string]any{"orderRef": stale, "userId": "nora", "deletePhone": true}); code != 400 || !strings.Contains(ae.Details, "needs a login of the last 5m0s") {
+		t.Fatalf("a stale login: %d %+v", code, ae)
+	}
+	// Nothing to change, or a bad number.
+	fresh := login("nora", "nyt kodeord 9")
+	if code, _, _ := enrol(map[string]any{"orderRef": fresh, "userId": "nora"}); code != 400 {
+		t.Fatalf("no change: %d", code)
+	}
+	if code, ae, _ := enrol(map[string]any{"orderRef": fresh, "userId": "nora", "phone": "12345"}); code != 400 || !strings.Contains(ae.Details, "E.164") {
+		t.Fatalf("a bad number: %d %+v", code, ae)
+	}
+	if !containsInOrder(auditEvents(t, e), "user.enrolled") {
+		t.Fatal("no user.enrolled audit record")
+	}
+}

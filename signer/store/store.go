@@ -129,6 +129,10 @@ type Tx interface {
 	// is shown again until it is answered (-1: none).
 	OfferCodeCardEntry(serial string, idx int) error
 
+	// MarkOrderEnrolled records that a completed order was used for an
+	// enrolment, once: false when it was used before.
+	MarkOrderEnrolled(ref string, at time.Time) (bool, error)
+
 	// SwapChallenge replaces an order's challenge with next only if it is
 	// still old, in one conditional UPDATE: of concurrent answers to one
 	// challenge exactly one swaps it.

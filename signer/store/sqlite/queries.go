@@ -292,6 +292,17 @@ func (t *txn) UpdateOrder(o *store.Order) error {
 	return affected(res, err, "order "+o.Ref)
 }
 
+// MarkOrderEnrolled is a conditional UPDATE: of two enrolments on one
+// order, one succeeds.
+func (t *txn) MarkOrderEnrolled(ref string, at time.Time) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET enrolled = ? WHERE ref = ? AND enrolled = 0`, nanos(at), ref)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // SwapChallenge is a compare-and-set in SQL, as AdvanceOTP is.
 func (t *txn) SwapChallenge(ref, old, next string) (bool, error) {
 	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET challenge = ? WHERE ref = ? AND challenge = ?`, next, ref, old)
