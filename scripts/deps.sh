@@ -14,6 +14,7 @@ packages=(
 	pskc-utils               # pskc2pskc, an independent maker of protected PSKC files
 	python3-yubiotp          # an independent Yubico OTP implementation for the vectors
 	protobuf-compiler        # protoc, for the plugins' gRPC contracts (make generate, and the test that they are current)
+	kannel kannel-extras     # a real SMS gateway (bearerbox, smsbox) and its fake SMSC, for the Kannel adapter's tests
 )
 
 missing=()
@@ -35,6 +36,11 @@ if ((${#missing[@]})); then
 	fi
 	"${sudo[@]}" apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Installing kannel starts the package's own bearerbox on ports 13000
+	# and up; the tests start their own, so the package's is stopped.
+	if [[ " ${missing[*]} " == *" kannel "* ]]; then
+		"${sudo[@]}" service kannel stop >/dev/null 2>&1 || true
+	fi
 fi
 
 if ! command -v go >/dev/null; then

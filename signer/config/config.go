@@ -357,6 +357,9 @@ var (
 	pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 	settingKey = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	hexSum     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// inlineSecret is a setting whose name says it is a secret but
+	// that is not a file's name.
+	inlineSecret = regexp.MustCompile(`(password|passphrase|secret|token|credential|api-key|pin)$`)
 )
 
 func (c *Config) validatePlugins(e *errs) {
@@ -379,8 +382,11 @@ func (c *Config) validatePlugins(e *errs) {
 			e.add(at+".sha256", "%q is not a SHA-256 in lowercase hex (sha256sum prints it)", p.SHA256)
 		}
 		for k := range p.Config {
-			if !settingKey.MatchString(k) {
+			switch {
+			case !settingKey.MatchString(k):
 				e.add(at+".config", "key %q; 1 to 64 of a-z 0-9 -", k)
+			case inlineSecret.MatchString(k):
+				e.add(at+".config."+k, "a secret is not written in the config: put it in a file only segld's user reads and name it in %s-file", k)
 			}
 		}
 	}

@@ -66,6 +66,9 @@ func TestParse(t *testing.T) {
 		"unwrap cache -1":   {strings.Replace(good, "hsm: {token: segl}", "hsm: {token: segl, unwrap-cache: -1}", 1), "hsm.unwrap-cache: -1; between 0 and"},
 		"no interval":       {good + "audit: {checkpoint-interval: 0s}\n", "audit.checkpoint-interval: 0s"},
 		"resync below look": {good + "otp: {look-ahead: 50, resync-window: 20}\n", "otp.resync-window: 20; between 50 and 1000"},
+		"inline password": {good + "plugins: [{name: k, contract: sms, command: /k, sha256: " + strings.Repeat("a", 64) + ", config: {password: hunter2}}]\n",
+			"plugins[0].config.password: a secret is not written in the config: put it in a file only segld's user reads and name it in password-file"},
+		"unknown adapter": {good + "sms: {adapters: [kannel]}\n", `sms.adapters[0]: "kannel" is not a plugin's name`},
 	} {
 		_, err := config.Parse(strings.NewReader(tc.yaml))
 		if err == nil || !slices.ContainsFunc(lines(err), func(l string) bool { return strings.Contains(l, tc.want) }) {

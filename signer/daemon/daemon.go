@@ -50,6 +50,9 @@ type Options struct {
 	// Clock is the daemon's one clock (default the system's); tests move
 	// it to pass expiries.
 	Clock clock.Clock
+	// PluginPolicy overrides the plugin host's restart and breaker
+	// timings (tests shorten them).
+	PluginPolicy host.Policy
 }
 
 // Daemon is a running segld's state.
@@ -62,12 +65,13 @@ type Daemon struct {
 	tls  *tls.Config
 	seal *sealer
 	// plugins runs the adapters' processes; sms sends through them.
-	plugins *host.Host
-	sms     *smsgate.Gate
-	file    *audit.File // audit.checkpoint-file, or nil
-	probe   *hsmProbe
-	clock   clock.Clock
-	Orders  *orders.Service
+	plugins      *host.Host
+	sms          *smsgate.Gate
+	file         *audit.File // audit.checkpoint-file, or nil
+	probe        *hsmProbe
+	clock        clock.Clock
+	pluginPolicy host.Policy
+	Orders       *orders.Service
 	// DLCodes makes and checks dynamic-linking codes; until the SMS
 	// plugins deliver them, tests read the code from here.
 	DLCodes *factors.DLCodeFactor
@@ -75,7 +79,7 @@ type Daemon struct {
 
 // Open opens the HSM and the database and builds the services.
 func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err error) {
-	d := &Daemon{cfg: cfg, log: log, clock: opt.Clock}
+	d := &Daemon{cfg: cfg, log: log, clock: opt.Clock, pluginPolicy: opt.PluginPolicy}
 	if d.clock == nil {
 		d.clock = clock.System{}
 	}
@@ -199,7 +203,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 func (d *Daemon) startPlugins() error {
 	byName := map[string]*host.Plugin{}
 	if len(d.cfg.Plugins) > 0 {
-		d.plugins = host.New(d.log, host.Policy{})
+		d.plugins = host.New(d.log, d.pluginPolicy)
 	}
 	for i, p := range d.cfg.Plugins {
 		var c host.Contract

@@ -9,6 +9,7 @@ import (
 
 	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/factors"
+	"github.com/segl/segl/signer/text"
 	"github.com/segl/segl/tokens/dlcode"
 )
 
@@ -121,35 +122,19 @@ func checkPayment(p *factors.Payment) error {
 // newlines is set); bidirectional overrides, embeddings and isolates
 // (U+202A–U+202E, U+2066–U+2069) and marks; zero-width and invisible
 // characters; and the Unicode line and paragraph separators.
-func CheckShown(field, text string, newlines bool) error {
-	if !utf8.ValidString(text) {
+func CheckShown(field, s string, newlines bool) error {
+	if !utf8.ValidString(s) {
 		return invalid("%s is not UTF-8 text", field)
 	}
-	for i, r := range text {
+	for i, r := range s {
 		if r == '\n' && newlines {
 			continue
 		}
-		if why := hidden(r); why != "" {
+		if why := text.Hidden(r); why != "" {
 			return invalid("%s holds %s (U+%04X at byte %d): the user must see exactly what they approve", field, why, r, i)
 		}
 	}
 	return nil
-}
-
-// hidden names what r is when it is a character that changes how text
-// reads without being seen, or "".
-func hidden(r rune) string {
-	switch {
-	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
-		return "a control character"
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-		return "a bidirectional control"
-	case r >= 0x200b && r <= 0x200d, r >= 0x2060 && r <= 0x2064, r == 0xfeff, r == 0x180e, r == 0x00ad:
-		return "an invisible character"
-	case r == 0x2028 || r == 0x2029:
-		return "a line or paragraph separator"
-	}
-	return ""
 }
 
 // FactorRequest is the body of /rp/v1/factor.

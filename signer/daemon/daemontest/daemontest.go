@@ -5,6 +5,8 @@ package daemontest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/segl/segl/cmd/segld/devenv"
+	"github.com/segl/segl/plugins/host"
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
@@ -50,6 +53,47 @@ type Options struct {
 	// SMS builds the development SMS adapter and configures it, as make
 	// run has it: each SMS a line of Dev.Outbox().
 	SMS bool
+	// Adapters replace the config's plugins and SMS adapters: each is
+	// built from its package, pinned, and tried in this order.
+	Adapters []Adapter
+	// PluginPolicy shortens the plugin host's timings.
+	PluginPolicy host.Policy
+}
+
+// Adapter is an SMS adapter plugin a test builds and configures.
+type Adapter struct {
+	Name    string
+	Package string            // its main package, e.g. github.com/segl/segl/cmd/segl-sms-outbox
+	Config  map[string]string // plugins[].config
+}
+
+// Outbox is the outbox adapter writing to file.
+func Outbox(name, file string) Adapter {
+	return Adapter{Name: name, Package: "github.com/segl/segl/cmd/segl-sms-outbox", Config: map[string]string{"file": file}}
+}
+
+// build builds each adapter's package once into dir and returns the
+// plugins' config.
+func build(t testing.TB, dir string, adapters []Adapter) []config.Plugin {
+	t.Helper()
+	built := map[string]string{}
+	var plugins []config.Plugin
+	for _, a := range adapters {
+		bin, ok := built[a.Package]
+		if !ok {
+			bin = filepath.Join(dir, filepath.Base(a.Package))
+			if out, err := exec.Command("go", "build", "-o", bin, a.Package).CombinedOutput(); err != nil {
+				t.Fatalf("build the plugin %s: %v\n%s", a.Package, err, out)
+			}
+			built[a.Package] = bin
+		}
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plugins = append(plugins, config.Plugin{Name: a.Name, Contract: "sms", Command: bin, SHA256: fmt.Sprintf("%x", sha256.Sum256(b)), Config: a.Config})
+	}
+	return plugins
 }
 
 // Buffer is a goroutine-safe log buffer.
@@ -85,10 +129,23 @@ func StartWith(t testing.TB, opt Options) *Daemon {
 	t.Setenv("SEGL_HSM_PIN", "")
 	t.Setenv("SEGL_HSM_PIN_FILE", "")
 	outbox := ""
+	bin := filepath.Join(t.TempDir(), "bin")
+	os.Mkdir(bin, 0o755)
+	if len(opt.Adapters) > 0 {
+		plugins := build(t, bin, opt.Adapters)
+		change := opt.Config
+		opt.Config = func(c *config.Config) {
+			c.Plugins, c.SMS.Adapters = plugins, nil
+			for _, p := range plugins {
+				c.SMS.Adapters = append(c.SMS.Adapters, p.Name)
+			}
+			if change != nil {
+				change(c)
+			}
+		}
+	}
 	if opt.SMS {
-		dir := filepath.Join(t.TempDir(), "bin")
-		os.Mkdir(dir, 0o755)
-		outbox = filepath.Join(dir, "segl-sms-outbox")
+		outbox = filepath.Join(bin, "segl-sms-outbox")
 		if out, err := exec.Command("go", "build", "-o", outbox, "github.com/segl/segl/cmd/segl-sms-outbox").CombinedOutput(); err != nil {
 			t.Fatalf("build the SMS outbox plugin: %v\n%s", err, out)
 		}
@@ -121,7 +178,7 @@ func run(t testing.TB, dev *devenv.Env, opt Options, clk *clock.Shifted, logs *B
 	if opt.Config != nil {
 		opt.Config(cfg)
 	}
-	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: opt.Factors, PasswordParams: password.MinParams, Clock: clk})
+	d, err := daemon.Open(cfg, slog.New(slog.NewJSONHandler(logs, nil)), daemon.Options{ExtraFactors: opt.Factors, PasswordParams: password.MinParams, Clock: clk, PluginPolicy: opt.PluginPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
