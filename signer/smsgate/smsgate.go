@@ -30,6 +30,7 @@ import (
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/text"
 )
 
 var phoneRE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -233,6 +234,7 @@ func (g *Gate) record(ctx context.Context, a *store.SMSAttempt, what string) err
 
 // update moves an attempt on, with its audit record.
 func (g *Gate) update(ctx context.Context, a *store.SMSAttempt, state store.SMSState, gatewayID, reason string) error {
+	gatewayID, reason = text.Printable(gatewayID, 100), text.Printable(reason, 200)
 	now := g.Clock.Now()
 	return g.Store.Update(ctx, func(tx store.Tx) error {
 		changed, err := tx.UpdateSMSAttempt(a.ID, state, gatewayID, reason, now)
@@ -275,6 +277,9 @@ func (g *Gate) follow(ctx context.Context, a Adapter) {
 				if state == "" {
 					return
 				}
+				// A plugin's words go to the store, the audit and an
+				// officer's terminal: only printable ones, and not many.
+				r.GatewayID, r.Reason = text.Printable(r.GatewayID, 100), text.Printable(r.Reason, 200)
 				now := g.Clock.Now()
 				uerr := g.Store.Update(ctx, func(tx store.Tx) error {
 					changed, err := tx.UpdateSMSAttempt(r.Key, state, r.GatewayID, r.Reason, now)

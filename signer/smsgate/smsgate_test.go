@@ -3,6 +3,7 @@ package smsgate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,6 +163,12 @@ func TestFailover(t *testing.T) {
 	}
 	if as := attempts(t, db); len(as) != 1 || as[0].State != store.SMSUnknown {
 		t.Fatalf("attempts %+v", as)
+	}
+	// A gateway's words are cleaned before they are kept.
+	g, db = gate(t, smsgate.Adapter{Name: "a", Plugin: &fake{err: fmt.Errorf("%w: NACK\n\x1b[2J\u202eforged", sms.ErrRefused)}})
+	g.Send(context.Background(), msg)
+	if as := attempts(t, db); len(as) != 1 || strings.ContainsAny(as[0].Reason, "\n\x1b\u202e") || !strings.Contains(as[0].Reason, "NACK??[2J?forged") {
+		t.Fatalf("a reason with control and bidi characters kept as %q", as[0].Reason)
 	}
 	// Nobody takes it.
 	g, _ = gate(t, smsgate.Adapter{Name: "a", Plugin: &fake{err: sms.ErrRefused}})
