@@ -32,6 +32,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // Spec is one plugin as the config names it.
@@ -72,6 +73,14 @@ type Policy struct {
 	BreakerSpan  time.Duration // within this long; default 1 minute
 	BreakerOpen  time.Duration // for this long; default 1 minute
 	StartTimeout time.Duration // default 10 s
+	// PingTimeout bounds a health check: a plugin that does not answer
+	// within it is down (a stopped or wedged process answers never).
+	PingTimeout time.Duration // default 1 s
+	// Fresh is how long a plugin's last answer vouches for it: one not
+	// heard from for longer is checked before it is handed out, so that a
+	// call is not sent into a process that stopped since (and the caller
+	// may turn to another adapter, knowing nothing was sent).
+	Fresh time.Duration // default 1 s
 }
 
 func (p Policy) withDefaults() Policy {
@@ -86,6 +95,8 @@ func (p Policy) withDefaults() Policy {
 	def(&p.BreakerSpan, time.Minute)
 	def(&p.BreakerOpen, time.Minute)
 	def(&p.StartTimeout, 10*time.Second)
+	def(&p.PingTimeout, time.Second)
+	def(&p.Fresh, time.Second)
 	if p.BreakerCount == 0 {
 		p.BreakerCount = 3
 	}
@@ -197,6 +208,7 @@ type Plugin struct {
 	nextTry     time.Time
 	backoff     time.Duration
 	lastErr     string
+	heard       time.Time // its last answer to a health check
 }
 
 // Status says how the plugin is.
@@ -221,6 +233,13 @@ func (p *Plugin) Get(ctx context.Context) (any, error) {
 		return nil, fmt.Errorf("%w until %s (%s)", ErrBroken, p.brokenUntil.Format(time.RFC3339), p.lastErr)
 	}
 	if p.state == Running && p.client != nil && !p.client.Exited() {
+		if now.Sub(p.heard) <= p.host.policy.Fresh {
+			return p.raw, nil
+		}
+		if err := p.pingLocked(); err != nil {
+			p.crashedLocked("its health check failed: " + err.Error())
+			return nil, fmt.Errorf("%w: %s", ErrDown, p.lastErr)
+		}
 		return p.raw, nil
 	}
 	if p.state == Stopped {
@@ -235,14 +254,38 @@ func (p *Plugin) Get(ctx context.Context) (any, error) {
 	return p.raw, nil
 }
 
-// Failed tells the host that a call found the plugin gone (the process
-// died under it): it is checked, and started again, at once.
+// Failed tells the host that a call failed without an answer: the plugin
+// is checked at once, and started again when its process died under the
+// call or it does not answer a health check. (One that answers is kept:
+// the gateway behind it may be what is slow.)
 func (p *Plugin) Failed() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.client != nil && p.client.Exited() && p.state == Running {
-		p.crashedLocked("its process exited during a call")
+	if p.state != Running || p.client == nil {
+		return
 	}
+	if p.client.Exited() {
+		p.crashedLocked("its process exited during a call")
+	} else if err := p.pingLocked(); err != nil {
+		p.crashedLocked("a call got no answer, nor did a health check: " + err.Error())
+	}
+}
+
+// pingLocked asks the plugin's gRPC health service, within PingTimeout.
+// (go-plugin's own Ping waits without end.)
+func (p *Plugin) pingLocked() error {
+	c, ok := p.rpc.(*plugin.GRPCClient)
+	if !ok {
+		return fmt.Errorf("not a gRPC plugin")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.host.policy.PingTimeout)
+	defer cancel()
+	_, err := healthpb.NewHealthClient(c.Conn).Check(ctx, &healthpb.HealthCheckRequest{Service: plugin.GRPCServiceName})
+	if err != nil {
+		return err
+	}
+	p.heard = time.Now()
+	return nil
 }
 
 // launch starts the process (p.mu held or not yet shared).
@@ -267,12 +310,12 @@ func (p *Plugin) launch(ctx context.Context) error {
 	})
 	rpc, err := client.Client()
 	if err != nil {
-		client.Kill()
+		end(client, false)
 		return versionError(err, p.contract)
 	}
 	raw, err := rpc.Dispense(p.contract.Dispense)
 	if err != nil {
-		client.Kill()
+		end(client, false)
 		return err
 	}
 	desc := ""
@@ -281,11 +324,11 @@ func (p *Plugin) launch(ctx context.Context) error {
 		desc, err = p.contract.Start(sctx, raw, p.spec.Settings)
 		cancel()
 		if err != nil {
-			client.Kill()
+			end(client, false)
 			return fmt.Errorf("configure: %w", err)
 		}
 	}
-	p.client, p.rpc, p.raw, p.description, p.state = client, rpc, raw, desc, Running
+	p.client, p.rpc, p.raw, p.description, p.state, p.heard = client, rpc, raw, desc, Running, time.Now()
 	if rc := client.ReattachConfig(); rc != nil {
 		p.pid = rc.Pid
 	}
@@ -315,9 +358,7 @@ func (p *Plugin) crashedLocked(why string) {
 	for len(p.crashes) > 0 && now.Sub(p.crashes[0]) > pol.BreakerSpan {
 		p.crashes = p.crashes[1:]
 	}
-	if p.client != nil {
-		p.client.Kill()
-	}
+	end(p.client, false)
 	p.client, p.raw = nil, nil
 	if len(p.crashes) >= pol.BreakerCount {
 		p.state, p.brokenUntil = Broken, now.Add(pol.BreakerOpen)
@@ -340,10 +381,8 @@ func (p *Plugin) crashedLocked(why string) {
 
 // restartLocked starts the process again now.
 func (p *Plugin) restartLocked(ctx context.Context, why string) error {
-	if p.client != nil {
-		p.client.Kill()
-		p.client = nil
-	}
+	end(p.client, false)
+	p.client = nil
 	p.restarts++
 	if err := p.launch(ctx); err != nil {
 		p.crashedLocked(fmt.Sprintf("%s; starting it again failed: %v", why, err))
@@ -369,7 +408,7 @@ func (p *Plugin) watch(stop <-chan struct{}) {
 		case p.state == Running && (p.client == nil || p.client.Exited()):
 			p.crashedLocked("its process exited")
 		case p.state == Running:
-			if err := p.rpc.Ping(); err != nil {
+			if err := p.pingLocked(); err != nil {
 				p.crashedLocked("its health check failed: " + err.Error())
 			}
 		}
@@ -386,11 +425,38 @@ func (p *Plugin) watch(stop <-chan struct{}) {
 func (p *Plugin) kill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.client != nil {
-		p.client.Kill()
-		p.client = nil
-	}
+	end(p.client, true)
+	p.client = nil
 	p.state = Stopped
+}
+
+// end ends a plugin's process. go-plugin's Kill first asks the plugin
+// to shut down and waits for the answer — which a stopped or wedged
+// process never gives — so a plugin judged down is sent SIGKILL first,
+// and a healthy one at segld's stop gets 2 s to go by itself.
+func end(c *plugin.Client, graceful bool) {
+	if c == nil {
+		return
+	}
+	if graceful {
+		done := make(chan struct{})
+		go func() {
+			c.Kill()
+			close(done)
+		}()
+		select {
+		case <-done:
+			return
+		case <-time.After(2 * time.Second):
+		}
+		defer func() { <-done }()
+	}
+	if rc := c.ReattachConfig(); rc != nil && rc.Pid > 0 && !c.Exited() {
+		syscall.Kill(rc.Pid, syscall.SIGKILL)
+	}
+	if !graceful {
+		c.Kill() // closes the connection and reaps the process, now at once
+	}
 }
 
 // CheckBinary refuses a binary that could be swapped under segld, and one

@@ -69,7 +69,7 @@ func (c *Config) CheckFiles() error {
 			continue // validate said so
 		}
 		if _, err := host.CheckBinary(host.Spec{Name: p.Name, Command: p.Command, SHA256: p.SHA256}); err != nil {
-			e.add(fmt.Sprintf("plugins[%d]", i), "%s: %v", p.Name, err)
+			e.add(fmt.Sprintf("plugins[%d]", i), "plugin %s: %v", p.Name, err)
 		}
 	}
 	for _, f := range []struct{ path, p string }{{"database", c.Database}, {"audit.checkpoint-file", c.Audit.CheckpointFile}} {
