@@ -52,6 +52,13 @@ func freeAddr(t *testing.T) string {
 // the stop it returns (SIGTERM, and wait) is called.
 func startSegld(t *testing.T, env []string, args ...string) (stop func()) {
 	t.Helper()
+	_, stop = startSegldProcess(t, env, args...)
+	return stop
+}
+
+// startSegldProcess is startSegld, with the process.
+func startSegldProcess(t *testing.T, env []string, args ...string) (_ *exec.Cmd, stop func()) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), env...), "SEGLD_TEST_ARGS="+strings.Join(args, "\n"))
 	var logs bytes.Buffer
@@ -72,7 +79,7 @@ func startSegld(t *testing.T, env []string, args ...string) (stop func()) {
 			t.Logf("segld %v:\n%s", args, logs.String())
 		}
 	})
-	return stop
+	return cmd, stop
 }
 
 func mtlsClient(t *testing.T, caFile, certFile, keyFile string) *http.Client {

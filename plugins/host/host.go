@@ -296,6 +296,11 @@ func (p *Plugin) launch(ctx context.Context) error {
 	}
 	cmd := exec.Command(p.spec.Command)
 	cmd.Env = []string{"PATH=/usr/bin:/bin"} // nothing of segld's environment
+	// Should segld die without cleaning up (SIGKILL, a crash), the kernel
+	// ends the plugin: nothing outlives the daemon that started it. (The
+	// signal follows the death of the thread that started the process;
+	// segld locks no goroutine to a thread that could end before it.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  p.contract.Handshake,
 		VersionedPlugins: p.contract.Plugins,
