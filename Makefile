@@ -8,7 +8,7 @@ export CGO_ENABLED := 1
 
 DEV_DIR ?= .segl
 
-.PHONY: all deps build test vet fmt-check run bench fuzz clean install man generate
+.PHONY: all deps build test vet fmt-check run bench drill fuzz clean install man generate
 
 all: build
 
@@ -29,6 +29,8 @@ fmt-check:
 
 vet: deps
 	$(GO) vet ./...
+	@# The drills are built by make test too, so that they cannot rot.
+	$(GO) vet -tags drill ./...
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 18m ./...
@@ -40,6 +42,11 @@ test: deps fmt-check vet
 # `. $(DEV_DIR)/env` gives a shell the same settings for segl and curl.
 run: build
 	exec bin/segld dev --dir $(DEV_DIR)
+
+# Drills: fault drills at the real timings (a breaker open for a minute, a
+# plugin killed every second under load), too long for make test.
+drill: deps
+	$(GO) test -race -count=1 -tags drill -run Drill -timeout 30m ./...
 
 # Benchmarks: figures to record in bench/RESULTS.md.
 bench: deps

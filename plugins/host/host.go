@@ -245,6 +245,14 @@ func (p *Plugin) Get(ctx context.Context) (any, error) {
 	if p.state == Stopped {
 		return nil, ErrStopped
 	}
+	if p.state == Running {
+		// Its process exited since the last look: a crash, counted as
+		// the health check would count it, so that the breaker sees it.
+		p.crashedLocked("its process exited")
+		if p.state == Broken {
+			return nil, fmt.Errorf("%w until %s (%s)", ErrBroken, p.brokenUntil.Format(time.RFC3339), p.lastErr)
+		}
+	}
 	if now.Before(p.nextTry) {
 		return nil, fmt.Errorf("%w: starting again in %s (%s)", ErrDown, time.Until(p.nextTry).Round(time.Millisecond), p.lastErr)
 	}

@@ -199,3 +199,41 @@ func TestOtherContractVersionRefused(t *testing.T) {
 		t.Fatalf("a plugin of contract version 2: %v", err)
 	}
 }
+
+// A crash that a caller finds, before any health check does, counts
+// toward the breaker all the same.
+func TestCrashFoundByCallerCounts(t *testing.T) {
+	bin, sum := outboxBinary(t)
+	policy := fast
+	policy.Health = time.Hour // no health check: only callers look
+	h := host.New(slog.New(slog.NewTextHandler(io.Discard, nil)), policy)
+	defer h.Stop()
+	p, err := h.Add(context.Background(), sms.HostContract, host.Spec{Name: "outbox", Command: bin, SHA256: sum,
+		Settings: map[string]string{"file": filepath.Join(t.TempDir(), "o.jsonl")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		pid := p.Status().PID
+		syscall.Kill(pid, syscall.SIGKILL)
+		for alive(pid) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // go-plugin sees the exit
+		_, err := p.Get(context.Background())
+		if i < 2 {
+			if !errors.Is(err, host.ErrDown) {
+				t.Fatalf("crash %d: %v; want down, during the backoff", i+1, err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for _, err := p.Get(context.Background()); err != nil; _, err = p.Get(context.Background()) {
+				if time.Now().After(deadline) {
+					t.Fatalf("not started again: %v", err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		} else if !errors.Is(err, host.ErrBroken) {
+			t.Fatalf("the third crash: %v, %+v; want broken", err, p.Status())
+		}
+	}
+}

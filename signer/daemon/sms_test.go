@@ -15,7 +15,7 @@ import (
 )
 
 type outboxLine struct {
-	To, Text, Encoding, MessageID string
+	To, Text, Encoding, MessageID, Key string
 }
 
 // outbox reads the development SMS adapter's file.
