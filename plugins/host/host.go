@@ -160,9 +160,17 @@ func (h *Host) Stop() {
 	ps := h.plugins
 	h.mu.Unlock()
 	h.wg.Wait()
+	// Each plugin gets its grace at the same time, so a stop takes 2 s
+	// at most however many plugins there are.
+	var wg sync.WaitGroup
 	for _, p := range ps {
-		p.kill()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.kill()
+		}()
 	}
+	wg.Wait()
 }
 
 // State is a plugin's state, for segl plugins list.
@@ -225,20 +233,31 @@ func (p *Plugin) Name() string { return p.spec.Name }
 // Get returns the plugin's interface, starting the plugin again first if
 // it is down and its backoff has passed. ErrBroken and ErrDown mean there
 // is no plugin to call now.
+//
+// The check and the restart hold the plugin's lock, on purpose: callers
+// that arrive meanwhile wait for that one check (at most PingTimeout) or
+// start (at most StartTimeout) instead of each sending their own. A
+// plugin handed out was alive within Fresh; one that dies after its last
+// answer and before the call reaches it makes that call's outcome
+// unknown, which is why an SMS is never sent again on another adapter
+// after an unknown.
 func (p *Plugin) Get(ctx context.Context) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
 	if p.state == Broken && now.Before(p.brokenUntil) {
-		return nil, fmt.Errorf("%w until %s (%s)", ErrBroken, p.brokenUntil.Format(time.RFC3339), p.lastErr)
+		return nil, p.downLocked()
 	}
 	if p.state == Running && p.client != nil && !p.client.Exited() {
 		if now.Sub(p.heard) <= p.host.policy.Fresh {
 			return p.raw, nil
 		}
-		if err := p.pingLocked(); err != nil {
+		if err := p.pingLocked(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			p.crashedLocked("its health check failed: " + err.Error())
-			return nil, fmt.Errorf("%w: %s", ErrDown, p.lastErr)
+			return nil, p.downLocked()
 		}
 		return p.raw, nil
 	}
@@ -250,7 +269,7 @@ func (p *Plugin) Get(ctx context.Context) (any, error) {
 		// the health check would count it, so that the breaker sees it.
 		p.crashedLocked("its process exited")
 		if p.state == Broken {
-			return nil, fmt.Errorf("%w until %s (%s)", ErrBroken, p.brokenUntil.Format(time.RFC3339), p.lastErr)
+			return nil, p.downLocked()
 		}
 	}
 	if now.Before(p.nextTry) {
@@ -260,6 +279,15 @@ func (p *Plugin) Get(ctx context.Context) (any, error) {
 		return nil, fmt.Errorf("%w: %v", ErrDown, err)
 	}
 	return p.raw, nil
+}
+
+// downLocked is the error for a plugin just found down: ErrBroken when
+// that opened its breaker, ErrDown otherwise.
+func (p *Plugin) downLocked() error {
+	if p.state == Broken {
+		return fmt.Errorf("%w until %s (%s)", ErrBroken, p.brokenUntil.Format(time.RFC3339), p.lastErr)
+	}
+	return fmt.Errorf("%w: %s", ErrDown, p.lastErr)
 }
 
 // Failed tells the host that a call failed without an answer: the plugin
@@ -274,19 +302,19 @@ func (p *Plugin) Failed() {
 	}
 	if p.client.Exited() {
 		p.crashedLocked("its process exited during a call")
-	} else if err := p.pingLocked(); err != nil {
+	} else if err := p.pingLocked(context.Background()); err != nil {
 		p.crashedLocked("a call got no answer, nor did a health check: " + err.Error())
 	}
 }
 
-// pingLocked asks the plugin's gRPC health service, within PingTimeout.
-// (go-plugin's own Ping waits without end.)
-func (p *Plugin) pingLocked() error {
+// pingLocked asks the plugin's gRPC health service, within PingTimeout
+// and ctx. (go-plugin's own Ping waits without end.)
+func (p *Plugin) pingLocked(ctx context.Context) error {
 	c, ok := p.rpc.(*plugin.GRPCClient)
 	if !ok {
 		return fmt.Errorf("not a gRPC plugin")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.host.policy.PingTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.host.policy.PingTimeout)
 	defer cancel()
 	_, err := healthpb.NewHealthClient(c.Conn).Check(ctx, &healthpb.HealthCheckRequest{Service: plugin.GRPCServiceName})
 	if err != nil {
@@ -421,7 +449,7 @@ func (p *Plugin) watch(stop <-chan struct{}) {
 		case p.state == Running && (p.client == nil || p.client.Exited()):
 			p.crashedLocked("its process exited")
 		case p.state == Running:
-			if err := p.pingLocked(); err != nil {
+			if err := p.pingLocked(context.Background()); err != nil {
 				p.crashedLocked("its health check failed: " + err.Error())
 			}
 		}

@@ -27,6 +27,29 @@ func TestPrintable(t *testing.T) {
 	}
 }
 
+func TestHidden(t *testing.T) {
+	for _, r := range []rune{
+		0x00, 0x1b, 0x7f, 0x85, // controls
+		0x202e, 0x2067, 0x200f, 0x061c, // bidirectional
+		0x00ad, 0x200b, 0x2060, 0xfeff, 0x180e, // invisible, long known
+		0xe0041, 0xe007f, // tag characters: an invisible "A" and the cancel tag
+		0x206a, 0x206f, // deprecated shaping controls
+		0xfff9, 0xfffb, // interlinear annotation
+		0x034f, 0xfe0f, 0xe0100, 0x180b, // joiner and variation selectors
+		0x115f, 0x3164, 0xffa0, // Hangul fillers, which render as nothing
+		0x2028, 0x2029,
+	} {
+		if Hidden(r) == "" {
+			t.Errorf("Hidden(%U) = \"\"; it reads as nothing", r)
+		}
+	}
+	for _, r := range "aZ09 æøåÆØÅäöüßé€£$%&/()-_.,:;'\"!?€🙂中文кириллица" {
+		if h := Hidden(r); h != "" {
+			t.Errorf("Hidden(%q) = %q; it is seen", r, h)
+		}
+	}
+}
+
 func FuzzPrintable(f *testing.F) {
 	f.Add("ACK/\u202e\n\xff", 20)
 	f.Fuzz(func(t *testing.T, s string, n int) {

@@ -6,7 +6,10 @@
 // A report's URL carries segld's key for the message and a MAC over it
 // made with the sendsms password, so a report is taken only from whoever
 // was given the URL — Kannel — and reports for messages sent before the
-// plugin restarted still match. Set dlr-listen to a fixed address in
+// plugin restarted still match. The MAC covers the key, not the report
+// type, which Kannel fills in later: whoever reads Kannel's logs can
+// report a message it knows the key of as delivered or failed, which
+// changes what segl sms list shows and nothing that a user can approve. Set dlr-listen to a fixed address in
 // production: with the default (any free loopback port) the reports of
 // messages sent before a restart go to a port nobody listens on.
 package kannel
@@ -21,6 +24,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"regexp"
@@ -28,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segl/segl/plugins/sms"
@@ -50,14 +55,25 @@ type Kannel struct {
 
 	reports chan sms.Report
 	mu      sync.Mutex
-	sent    map[string]string // key → gateway id, for a repeated Send
+	sent    map[string]time.Time // keys Kannel took, for a repeated Send
 }
+
+// rememberSent bounds what the adapter keeps of the keys it sent: a key
+// is asked again only right after its first send (a caller that lost the
+// answer), so the oldest go when there are too many.
+const (
+	rememberSent = 10000
+	rememberFor  = time.Hour
+)
 
 var _ sms.Gateway = (*Kannel)(nil)
 
 // New returns an adapter that Configure sets up.
 func New() *Kannel {
-	return &Kannel{client: &http.Client{}, reports: make(chan sms.Report, 4096), sent: map[string]string{}}
+	// No keep-alive: Go sends a GET again by itself when a reused
+	// connection turns out closed, and a resent sendsms is a second SMS.
+	tr := &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: 30 * time.Second}
+	return &Kannel{client: &http.Client{Transport: tr}, reports: make(chan sms.Report, 4096), sent: map[string]time.Time{}}
 }
 
 // Settings are the plugin's settings, each described for its error.
@@ -151,8 +167,10 @@ func checkFrom(from string) error {
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Send hands the message to Kannel. Kannel's answer "0: Accepted for
-// delivery" or "3: Queued for later delivery" is a send; any other HTTP
-// answer, or no connection, is a refusal; no answer is an unknown.
+// delivery" or "3: Queued for later delivery" is a send; an error of
+// Kannel's own (400, 401, 403, 404, 503), or a connection that was never
+// made, is a refusal; any other answer, or none once the request went
+// out, is an unknown.
 func (k *Kannel) Send(ctx context.Context, m sms.Message) (string, error) {
 	if k.ln == nil {
 		return "", fmt.Errorf("%w: kannel: not configured", sms.ErrRefused)
@@ -160,13 +178,13 @@ func (k *Kannel) Send(ctx context.Context, m sms.Message) (string, error) {
 	if !keyPattern.MatchString(m.Key) {
 		return "", fmt.Errorf("%w: kannel: key %q is not 1 to 64 of A-Z a-z 0-9 _ -", sms.ErrRefused, m.Key)
 	}
+	id := "kannel-" + m.Key
 	k.mu.Lock()
-	id, again := k.sent[m.Key]
+	_, again := k.sent[m.Key]
 	k.mu.Unlock()
 	if again {
 		return id, nil
 	}
-	id = "kannel-" + m.Key
 	q := url.Values{
 		"username": {k.username},
 		"password": {k.password},
@@ -186,16 +204,24 @@ func (k *Kannel) Send(ctx context.Context, m sms.Message) (string, error) {
 	}
 	u := *k.sendsms
 	u.RawQuery = q.Encode()
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return "", fmt.Errorf("%w: kannel: %v", sms.ErrRefused, err)
 	}
 	resp, err := k.client.Do(req)
 	if err != nil {
-		if isDialError(err) {
-			return "", fmt.Errorf("%w: kannel: %s", sms.ErrRefused, redact(err, k.password))
+		// The URL holds the text with the code, the number and the
+		// password: the error says only what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
 		}
-		return "", fmt.Errorf("kannel: no answer to sendsms, the message may have gone: %s", redact(err, k.password))
+		if !wrote.Load() {
+			return "", fmt.Errorf("%w: kannel: sendsms at %s: %s", sms.ErrRefused, k.sendsms.Redacted(), redact(err, k.password))
+		}
+		return "", fmt.Errorf("kannel: no answer to sendsms at %s, the message may have gone: %s", k.sendsms.Redacted(), redact(err, k.password))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -205,10 +231,29 @@ func (k *Kannel) Send(ctx context.Context, m sms.Message) (string, error) {
 	if err := Answer(resp.StatusCode, strings.TrimSpace(string(body))); err != nil {
 		return "", err
 	}
-	k.mu.Lock()
-	k.sent[m.Key] = id
-	k.mu.Unlock()
+	k.remember(m.Key, time.Now())
 	return id, nil
+}
+
+// remember keeps key as sent, forgetting keys older than rememberFor, or
+// the oldest, when it keeps too many.
+func (k *Kannel) remember(key string, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.sent) >= rememberSent {
+		var oldest string
+		for kk, t := range k.sent {
+			if now.Sub(t) > rememberFor {
+				delete(k.sent, kk)
+			} else if oldest == "" || t.Before(k.sent[oldest]) {
+				oldest = kk
+			}
+		}
+		if len(k.sent) >= rememberSent {
+			delete(k.sent, oldest)
+		}
+	}
+	k.sent[key] = now
 }
 
 // Answer reads smsbox's answer to sendsms: nil when it took the message,
@@ -220,19 +265,17 @@ func Answer(status int, body string) error {
 	switch {
 	case status/100 == 2 && (strings.HasPrefix(first, "0: ") || strings.HasPrefix(first, "3: ")):
 		return nil
-	case status/100 == 2:
-		return fmt.Errorf("kannel: sendsms answered %d %q, which does not say whether it took the message", status, first)
-	case status == http.StatusForbidden || strings.HasPrefix(first, "Authorization failed"):
-		return fmt.Errorf("%w: kannel: %s (check username and password-file against the sendsms-user group)", sms.ErrRefused, first)
-	default:
+	case strings.HasPrefix(first, "Authorization failed"):
+		return fmt.Errorf("%w: kannel: sendsms answered %d %q (check username and password-file against the sendsms-user group)", sms.ErrRefused, status, first)
+	case status == http.StatusNotFound:
+		return fmt.Errorf("%w: kannel: sendsms answered 404 %q (check the url setting: smsbox's sendsms path is /cgi-bin/sendsms)", sms.ErrRefused, first)
+	case status == http.StatusBadRequest, status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusServiceUnavailable:
 		return fmt.Errorf("%w: kannel: sendsms answered %d %q", sms.ErrRefused, status, first)
+	default:
+		// A 502 or 504 from a proxy in between says nothing of whether
+		// Kannel took the message.
+		return fmt.Errorf("kannel: sendsms answered %d %q, which does not say whether it took the message", status, first)
 	}
-}
-
-// isDialError is an error from before the request went out.
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // redact keeps the password, which is in the URL, out of an error.

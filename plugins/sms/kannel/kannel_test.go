@@ -1,12 +1,15 @@
 package kannel_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,8 +104,48 @@ func TestRefusals(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	g = configure(t, k, func(s map[string]string) { s["url"] = "http://" + addr + "/cgi-bin/sendsms" })
-	if _, err := g.Send(ctx, sms.Message{Key: "k2", To: "+4512345678", Text: "x", Encoding: sms.GSM7}); !errors.Is(err, sms.ErrRefused) {
+	secret := sms.Message{Key: "k2", To: "+4512345678", Text: "code 918273", Encoding: sms.GSM7}
+	_, err = g.Send(ctx, secret)
+	if !errors.Is(err, sms.ErrRefused) {
 		t.Errorf("no Kannel: %v; want a refusal", err)
+	}
+	noSecrets := func(err error) {
+		t.Helper()
+		for _, s := range []string{"918273", "12345678", "dlr", "password"} {
+			if err != nil && strings.Contains(err.Error(), s) {
+				t.Errorf("the error shows %q, from the request URL: %v", s, err)
+			}
+		}
+	}
+	noSecrets(err)
+
+	// Somebody reads the request and hangs up: the message may have
+	// gone, so the outcome is unknown (and Go must not send it again).
+	hangup, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer hangup.Close()
+	var requests atomic.Int32
+	go func() {
+		for {
+			c, err := hangup.Accept()
+			if err != nil {
+				return
+			}
+			bufio.NewReader(c).ReadString('\n')
+			requests.Add(1)
+			c.Close()
+		}
+	}()
+	g = configure(t, k, func(s map[string]string) { s["url"] = "http://" + hangup.Addr().String() + "/cgi-bin/sendsms" })
+	for i := range 2 {
+		secret.Key = fmt.Sprintf("h%d", i)
+		_, err = g.Send(ctx, secret)
+		if err == nil || errors.Is(err, sms.ErrRefused) {
+			t.Errorf("hung up after the request: %v; want an unknown outcome", err)
+		}
+		noSecrets(err)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("two sends reached the gateway %d times; a request must never be sent again by itself", n)
 	}
 
 	// Somebody takes the request and never answers: unknown, not refused.
@@ -176,6 +219,11 @@ func TestAnswer(t *testing.T) {
 		{403, "Authorization failed for sendsms", false, true},
 		{400, "Missing receiver number, rejected", false, true},
 		{503, "Sending failed.", false, true},
+		{404, "Not found", false, true},
+		{403, "Not routable. Do not try again.", false, true},
+		{502, "Bad Gateway", false, false},
+		{504, "Gateway Timeout", false, false},
+		{500, "", false, false},
 		{200, "<html>a proxy's page</html>", false, false},
 		{202, "0: Accepted\x1b[2J", true, false},
 	} {
@@ -185,6 +233,9 @@ func TestAnswer(t *testing.T) {
 		}
 		if err != nil && strings.ContainsRune(err.Error(), 0x1b) {
 			t.Errorf("the error keeps a control character: %q", err)
+		}
+		if err != nil && strings.Contains(err.Error(), "password") != strings.HasPrefix(c.body, "Authorization failed") {
+			t.Errorf("%d %q: %v; the password hint belongs to an authorization failure only", c.status, c.body, err)
 		}
 	}
 }
