@@ -110,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					&cli.StringFlag{Name: "dir", Value: ".segl", Usage: "where the token, database, certificates and env file live"},
 					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "the API's address (mutual TLS)"},
 					&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:8444", Usage: "the plain-HTTP address of /healthz, /readyz and /metrics (\"\" for none)"},
+					&cli.StringFlag{Name: "app-listen", Value: "127.0.0.1:8445", Usage: "the code app's API address (TLS without client certificates; \"\" for none)"},
 				},
 				Action: func(c *cli.Context) error {
 					// The development SMS adapter is the one built beside segld.
@@ -119,7 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 							outbox = p
 						}
 					}
-					env, err := devenv.Setup(c.String("dir"), devenv.Options{Listen: c.String("listen"), OpsListen: c.String("ops-listen"), Outbox: outbox})
+					env, err := devenv.Setup(c.String("dir"), devenv.Options{Listen: c.String("listen"), OpsListen: c.String("ops-listen"),
+						AppListen: c.String("app-listen"), Outbox: outbox})
 					if err != nil {
 						return err
 					}
@@ -201,16 +203,29 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer, hooks ...f
 			return fmt.Errorf("ops-listen: %w", err)
 		}
 	}
+	var app net.Listener
+	if cfg.AppListen != "" {
+		if app, err = net.Listen("tcp", cfg.AppListen); err != nil {
+			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
+			return fmt.Errorf("app-listen: %w", err)
+		}
+	}
 	info, _ := d.Keystore().Info()
 	attrs := []any{"version", version.String(), "listen", ln.Addr().String(), "hsm_module", cfg.HSM.Module, "token", cfg.HSM.Token}
 	if ops != nil {
 		attrs = append(attrs, "ops_listen", ops.Addr().String())
 	}
+	if app != nil {
+		attrs = append(attrs, "app_listen", app.Addr().String())
+	}
 	if info != nil {
 		attrs = append(attrs, "serial", info.Serial)
 	}
 	log.Info("segld started", attrs...)
-	if err := d.Serve(ctx, ln, ops); err != nil {
+	if err := d.Serve(ctx, daemon.Listeners{API: ln, Ops: ops, App: app}); err != nil {
 		log.Error("segld stopped", "err", err)
 		return errStarted{err}
 	}

@@ -94,6 +94,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errBadJSON), errors.Is(err, orders.ErrInvalid):
 		writeError(w, http.StatusBadRequest, codeInvalid, err.Error())
+	case errors.Is(err, orders.ErrUnauthorized):
+		writeError(w, http.StatusUnauthorized, codeUnauth, err.Error())
 	case errors.Is(err, orders.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeNotFound, err.Error())
 	case errors.Is(err, orders.ErrAlreadyInProgress):

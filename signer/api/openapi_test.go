@@ -14,12 +14,21 @@ import (
 // every described operation is served. The end-to-end tests check the
 // bodies (signer/daemon).
 func TestRoutesMatchOpenAPI(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(OpenAPI)
+	s := &Server{mux: http.NewServeMux(), metrics: newMetrics(nil)}
+	s.routes()
+	s.AppHandler()
+	routesMatch(t, "openapi.yaml", OpenAPI, s.patterns, "GET /openapi.yaml")
+	routesMatch(t, "app-openapi.yaml", AppOpenAPI, s.appPatterns, "")
+}
+
+func routesMatch(t *testing.T, name string, spec []byte, patterns []string, skip string) {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("openapi.yaml is not valid OpenAPI 3: %v", err)
+		t.Fatalf("%s is not valid OpenAPI 3: %v", name, err)
 	}
 	var described []string
 	for path, item := range doc.Paths.Map() {
@@ -27,17 +36,15 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			described = append(described, method+" "+path)
 		}
 	}
-	s := &Server{mux: http.NewServeMux(), metrics: newMetrics(nil)}
-	s.routes()
 	var served []string
-	for _, p := range s.patterns {
-		if p != "/" && p != "GET /openapi.yaml" {
+	for _, p := range patterns {
+		if p != "/" && p != skip {
 			served = append(served, p)
 		}
 	}
 	slices.Sort(described)
 	slices.Sort(served)
 	if strings.Join(described, "\n") != strings.Join(served, "\n") {
-		t.Fatalf("described:\n%s\n\nserved:\n%s", strings.Join(described, "\n"), strings.Join(served, "\n"))
+		t.Fatalf("%s describes:\n%s\n\nserved:\n%s", name, strings.Join(described, "\n"), strings.Join(served, "\n"))
 	}
 }

@@ -45,9 +45,10 @@ type Server struct {
 	jwks    []jws.JWK
 	// pluginStatus reads the plugins' states; nil without plugins
 	pluginStatus func() []host.Status
-	// patterns are the routes served, for the test that holds them to the
-	// OpenAPI description.
-	patterns []string
+	// patterns and appPatterns are the routes served, for the test that
+	// holds them to the OpenAPI descriptions.
+	patterns    []string
+	appPatterns []string
 }
 
 // New returns a Server. ready reports whether the HSM and the database
@@ -183,7 +184,7 @@ func healthz(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }
 func (s *Server) Handler() http.Handler { return s.observe(s.mux) }
 
 func (s *Server) routes() {
-	m := routeRecorder{s}
+	m := routeRecorder{s, s.mux, &s.patterns}
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", s.authorize("", s.metrics.handler().ServeHTTP))
@@ -227,23 +228,29 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /admin/v1/tokens", off(s.listTokens))
 	m.HandleFunc("GET /admin/v1/tokens/{serial}", off(s.showToken))
 	m.HandleFunc("POST /admin/v1/tokens/{serial}", off(s.changeToken))
+	m.HandleFunc("GET /admin/v1/devices", off(s.listDevices))
+	m.HandleFunc("POST /admin/v1/devices/{id}/revoke", off(s.revokeDevice))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 }
 
-// routeRecorder registers routes on the mux and remembers their patterns.
-type routeRecorder struct{ s *Server }
+// routeRecorder registers routes on a mux and remembers their patterns.
+type routeRecorder struct {
+	s        *Server
+	mux      *http.ServeMux
+	patterns *[]string
+}
 
 func (r routeRecorder) HandleFunc(pattern string, h http.HandlerFunc) {
-	r.s.patterns = append(r.s.patterns, pattern)
-	r.s.mux.HandleFunc(pattern, h)
+	*r.patterns = append(*r.patterns, pattern)
+	r.mux.HandleFunc(pattern, h)
 }
 
 func (r routeRecorder) Handle(pattern string, h http.Handler) {
-	r.s.patterns = append(r.s.patterns, pattern)
-	r.s.mux.Handle(pattern, h)
+	*r.patterns = append(*r.patterns, pattern)
+	r.mux.Handle(pattern, h)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,11 @@ const (
 	OrderStarted   = "order.started"
 	OrderExpired   = "order.expired"
 	OrderCancelled = "order.cancelled"
+	OrderBound     = "order.bound"    // an order without a user was taken by a device's scan
+	OrderRejected  = "order.rejected" // the user rejected it in the app
+
+	DeviceActivated = "device.activated"
+	DeviceRevoked   = "device.revoked"
 	// Factors.
 	ChallengeIssued = "challenge.issued"
 	FactorAccepted  = "factor.accepted"

@@ -37,6 +37,10 @@ type Config struct {
 	// OpsListen, when set, is a plain-HTTP host:port for /healthz,
 	// /readyz and /metrics, for load balancers and Prometheus.
 	OpsListen string `yaml:"ops-listen"`
+	// AppListen, when set, is the code app's API host:port: TLS with the
+	// tls.certificate, and no client certificates.
+	AppListen string `yaml:"app-listen"`
+	App       App    `yaml:"app"`
 	// Database is the SQLite database file.
 	Database  string    `yaml:"database"`
 	HSM       HSM       `yaml:"hsm"`
@@ -106,6 +110,11 @@ type Orders struct {
 	ChallengesPerHour int      `yaml:"challenges-per-hour"`
 	AssertionLifetime Duration `yaml:"assertion-lifetime"`
 	QRMaxAge          Duration `yaml:"qr-max-age"`
+}
+
+// App is the code app's policy.
+type App struct {
+	MaxDevices int `yaml:"max-devices"` // active devices per user
 }
 
 // OTP is the verification policy of hardware OTP tokens.
@@ -325,6 +334,7 @@ func (c *Config) defaults() {
 	str(&c.Keys.Activation, "activation")
 	str(&c.Keys.CodeCard, "codecard")
 	str(&c.Keys.DLCode, "dlcode")
+	num(&c.App.MaxDevices, 3)
 	dur(&c.Orders.Expiry, 3*time.Minute)
 	num(&c.Orders.MaxFailures, 5)
 	dur(&c.Orders.Block, 15*time.Minute)
@@ -474,6 +484,13 @@ func (c *Config) validate(e *errs) {
 			e.add("ops-listen", "%q is listen's address too", c.OpsListen)
 		}
 	}
+	if c.AppListen != "" {
+		address("app-listen", c.AppListen)
+		if _, port, _ := net.SplitHostPort(c.AppListen); (c.AppListen == c.Listen || c.AppListen == c.OpsListen) && port != "0" {
+			e.add("app-listen", "%q is another listener's address too", c.AppListen)
+		}
+	}
+	between("app.max-devices", c.App.MaxDevices, 1, 20)
 	required("database", c.Database)
 	required("hsm.token", c.HSM.Token)
 	between("hsm.sessions", c.HSM.Sessions, 2, 1024)

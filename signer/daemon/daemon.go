@@ -26,6 +26,7 @@ import (
 	"github.com/segl/segl/signer/activation"
 	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/signer/api"
+	"github.com/segl/segl/signer/app"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/ca"
 	"github.com/segl/segl/signer/clock"
@@ -152,6 +153,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		factors.NewCodeCard(cardMaster),
 		factors.NewOTP(d.db, d.ks, OTPPolicy(cfg)),
 		d.DLCodes,
+		factors.AppFactor{},
 	}, opt.ExtraFactors...)
 	acts := activation.New(d.ks, actMAC, d.db, d.clock)
 	acts.Observe = d.observeHSM
@@ -160,7 +162,8 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		acts,
 		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block),
 			ChallengeReissues: cfg.Orders.ChallengeReissues, ChallengesPerHour: cfg.Orders.ChallengesPerHour,
-			AssertionLifetime: time.Duration(cfg.Orders.AssertionLifetime), QRMaxAge: time.Duration(cfg.Orders.QRMaxAge)},
+			AssertionLifetime: time.Duration(cfg.Orders.AssertionLifetime), QRMaxAge: time.Duration(cfg.Orders.QRMaxAge),
+			MaxDevices: cfg.App.MaxDevices},
 		d.clock, fs...)
 	clientCAs, err := config.ReadCertificates(cfg.Path(cfg.TLS.ClientCA))
 	if err != nil {
@@ -228,7 +231,34 @@ func (d *Daemon) startPlugins() error {
 	challenge := factors.NewSMSChallenge(d.DLCodes, d.sms, smsgate.Texts{Templates: d.cfg.SMSTemplates(), Language: d.cfg.SMS.Language, Issuer: d.cfg.Issuer.Name})
 	d.Orders.AddChallenger(challenge)
 	d.Orders.SetPaymentCheck(challenge.CheckPayment)
+	d.Orders.SetDeviceNotice(d.deviceNotice)
 	return nil
+}
+
+// deviceNotice tells a user by SMS that a device was activated for their
+// login. It is sent after the activation is committed; one that is not
+// sent is logged, and the activation stands.
+func (d *Daemon) deviceNotice(ctx context.Context, u *store.User, name string) {
+	text := DeviceNotice(name)
+	if _, err := d.sms.Send(ctx, smsgate.Message{User: u.ID, To: u.Phone, Text: text}); err != nil {
+		d.log.Warn("the SMS telling of a new device was not sent", "user", u.ID, "err", err)
+	}
+}
+
+// DeviceNotice is the SMS telling of a new device, its name cut short
+// when the whole would not fit in one SMS.
+func DeviceNotice(name string) string {
+	r := []rune(name)
+	for n := len(r); ; n-- {
+		shown := string(r[:n])
+		if n < len(r) {
+			shown += "…"
+		}
+		text := fmt.Sprintf("A new device %q was activated for your login. Not you? Call your bank.", shown)
+		if _, err := sms.Fit(text); err == nil || n == 0 {
+			return text
+		}
+	}
 }
 
 // Plugins says how each plugin is, for segl plugins list.
@@ -432,11 +462,19 @@ func (d *Daemon) Store() store.Store { return d.db }
 // Keystore is the daemon's HSM keystore.
 func (d *Daemon) Keystore() *hsm.Keystore { return d.ks }
 
-// Serve answers the API on ln (mutual TLS) and, when ops is not nil,
-// /healthz, /readyz and /metrics in plain HTTP on ops, until ctx is done;
-// then it finishes the requests in flight (up to 30 seconds) and seals the
-// audit chain.
-func (d *Daemon) Serve(ctx context.Context, ln, ops net.Listener) error {
+// Listeners are where segld answers.
+type Listeners struct {
+	API net.Listener // the mutual-TLS API
+	Ops net.Listener // plain HTTP /healthz, /readyz, /metrics, or nil
+	App net.Listener // the code app's API (TLS, no client certificate), or nil
+}
+
+// Serve answers the API on l.API (mutual TLS), /healthz, /readyz and
+// /metrics in plain HTTP on l.Ops and the app API on l.App when they are
+// not nil, until ctx is done; then it finishes the requests in flight (up
+// to 30 seconds) and seals the audit chain.
+func (d *Daemon) Serve(ctx context.Context, l Listeners) error {
+	ln, ops := l.API, l.Ops
 	servers := []*http.Server{{
 		Handler:           d.api.Handler(),
 		TLSConfig:         d.tls,
@@ -471,10 +509,25 @@ func (d *Daemon) Serve(ctx context.Context, ln, ops net.Listener) error {
 		defer close(sealed)
 		d.sealLoop(sealCtx)
 	}()
+	if l.App != nil {
+		servers = append(servers, &http.Server{
+			Handler:           d.api.AppHandler(),
+			TLSConfig:         api.AppTLSConfig(d.tls.Certificates[0]),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      app.MaxWait + 30*time.Second, // the long poll
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		})
+	}
 	errc := make(chan error, len(servers))
 	go func() { errc <- servers[0].ServeTLS(ln, "", "") }()
 	if ops != nil {
 		go func() { errc <- servers[1].Serve(ops) }()
+	}
+	if l.App != nil {
+		go func() { errc <- servers[len(servers)-1].ServeTLS(l.App, "", "") }()
 	}
 	var err error
 	select {
@@ -483,6 +536,9 @@ func (d *Daemon) Serve(ctx context.Context, ln, ops net.Listener) error {
 		d.log.Info("shutting down: finishing requests in flight")
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The app's long polls answer what they have at once rather than
+	// holding the stop for up to 25 s; every other request finishes.
+	d.Orders.EndPolls()
 	for _, srv := range servers {
 		if serr := srv.Shutdown(sctx); err == nil {
 			err = serr

@@ -36,6 +36,9 @@ func (*DLCodeFactor) Type() Type         { return DLCode }
 func (*DLCodeFactor) Category() Category { return Possession }
 func (*DLCodeFactor) AMR() string        { return "sms" }
 
+// Linked: the code is computed over amount, currency and payee.
+func (*DLCodeFactor) Linked() bool { return true }
+
 // Payment is the payment of an order, as /rp/v1/auth and /rp/v1/sign take
 // it and the order stores it.
 type Payment struct {

@@ -42,6 +42,8 @@ const (
 	// SMS is a challenge only: the dynamic-linking code, sent by SMS; the
 	// dlcode factor checks it.
 	SMS Type = "sms"
+	// App is the code app's approval, given through the app API only.
+	App Type = "app"
 )
 
 // Category is the PSD2 element a factor belongs to. Two factors complete
@@ -97,6 +99,37 @@ type Attempt struct {
 	Order *store.Order
 	Value string
 	Now   time.Time
+	// Device and Approval are an app approval's: the device that sent it
+	// (its request signature verified) and what it signed.
+	Device   *store.Device
+	Approval *Approval
+}
+
+// Approval is what a device sent to approve or reject an order.
+type Approval struct {
+	Challenge        string
+	Decision         string
+	UserVerification string
+	Signature        string // base64 DER, over app.ApprovalMessage
+}
+
+// Several is a factor that is more than one element at once: the app's
+// approval is possession of the device and the PIN or biometry that
+// unlocks its key. Categories are those of the factor as o passed it.
+type Several interface {
+	Categories(o *store.Order) []Category
+}
+
+// Linker is a factor that binds the payment's amount and payee (PSD2 RTS
+// art. 5): a payment order completes only with one of them.
+type Linker interface {
+	Linked() bool
+}
+
+// Methods is a factor whose RFC 8176 methods depend on how o passed it
+// (the app: the device's key storage and its user verification).
+type Methods interface {
+	AMRs(r store.Reader, o *store.Order) ([]string, error)
 }
 
 // Verdict is a factor's decision on one value and what it spends.

@@ -51,6 +51,10 @@ const (
 	HintCancelled   = "cancelled"
 	HintStartFailed = "startFailed"
 	HintBlocked     = "userBlocked"
+	HintUserCancel  = "userCancel"
+	// HintActivationFailed ends an activation whose password or card
+	// code was wrong.
+	HintActivationFailed = "activationFailed"
 )
 
 // Issuer is the issuer CA: its key signs assertions, its chain goes with
@@ -72,6 +76,7 @@ type Config struct {
 	QRMaxAge          time.Duration // default 3 seconds
 	ChallengeReissues int           // a challenge issued again for one order at most this often; default 3
 	ChallengesPerHour int           // challenges one user may be given in an hour; default 20
+	MaxDevices        int           // active app devices per user; default 3
 }
 
 // Service runs orders.
@@ -87,6 +92,8 @@ type Service struct {
 	rules        factors.Rules
 	cfg          Config
 	clock        clock.Clock
+	notice       func(ctx context.Context, u *store.User, deviceName string)
+	waiters      waiters // the app's long polls
 }
 
 // New returns a Service accepting the given factors, reading the time
@@ -213,6 +220,9 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 	if err != nil {
 		return nil, err
 	}
+	if o.User != "" {
+		s.waiters.wake(o.User)
+	}
 	return &StartResponse{OrderRef: o.Ref, AutoStartToken: o.AutoStartToken, QRStartToken: o.QRStartToken, QRStartSecret: o.QRStartSecret}, nil
 }
 
@@ -256,7 +266,7 @@ func (s *Service) order(ctx context.Context, rp, ref string) (*store.Order, erro
 		o, err = r.Order(ref)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && o.RP != rp) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (o.RP != rp || o.Purpose != "")) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
@@ -419,57 +429,105 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 		}
 		return nil, fmt.Errorf("check %s: %w", f.Type(), err)
 	}
+	return s.settle(ctx, o.Ref, settlement{actor: rpActor(rp), passes: []pass{{f, verdict}}}, now)
+}
 
+// pass is one factor's verdict on a submission.
+type pass struct {
+	f factors.Factor
+	v factors.Verdict
+}
+
+// settlement is what one request asks to settle on an order.
+type settlement struct {
+	actor  string
+	passes []pass
+	// reject: the one pass is a device's signed rejection; when it
+	// verifies, it fails the order (userCancel) instead of passing.
+	reject bool
+	// activate completes an activation order: it registers the device,
+	// in the transaction that settles the factors, and may refuse (then
+	// nothing is spent or counted).
+	activate func(tx store.Tx, u *store.User, o *store.Order) error
+}
+
+// settle applies the verdicts to the order in one transaction, through
+// the factor rules, and completes the order when its factors do: every
+// channel — a relying party's factor, the app's approval, an activation
+// — goes through here, so that spending, counting and completing are one
+// rule. The order and the user are read again in it: another request may
+// have moved them on since the factors were checked.
+func (s *Service) settle(ctx context.Context, ref string, st settlement, now time.Time) (*FactorResponse, error) {
 	var act *activation.Activation
-	resp := &FactorResponse{OrderRef: o.Ref}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		// Read both again: another request may have moved them on.
-		if o, err = tx.Order(o.Ref); err != nil {
+	var u *store.User
+	var o *store.Order
+	resp := &FactorResponse{OrderRef: ref}
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if o, err = tx.Order(ref); err != nil {
 			return err
 		}
 		if u, err = tx.User(o.User); err != nil {
 			return err
 		}
-		resp.Status, resp.HintCode = o.State, o.Hint
+		resp.Status, resp.HintCode, resp.Accepted = o.State, o.Hint, false
 		// Finished, expired, or the user blocked or disabled while the
 		// factor was checked: that wins, and nothing is counted.
 		if o.State != store.StatePending || !now.Before(o.Expires) || usable(u, now) != nil {
 			return nil
 		}
-		outcome, err := s.rules.Settle(tx, f, u, o, verdict, rpActor(rp), now)
-		if err != nil {
-			return err
+		if st.reject && st.passes[0].v.Right {
+			return s.rejected(tx, o, st.passes[0].v, st.actor, now, resp)
 		}
-		switch outcome {
-		case factors.Duplicate:
-			return nil
-		case factors.Blocked:
-			o.State, o.Hint, o.Completed = store.StateFailed, HintBlocked, now
-		case factors.Accepted:
-			resp.Accepted = true
+		accepted := 0
+	passes:
+		for _, p := range st.passes {
+			outcome, err := s.rules.Settle(tx, p.f, u, o, p.v, st.actor, now)
+			if err != nil {
+				return err
+			}
+			switch outcome {
+			case factors.Accepted:
+				accepted++
+			case factors.Blocked:
+				o.State, o.Hint, o.Completed = store.StateFailed, HintBlocked, now
+				break passes
+			}
+		}
+		if accepted > 0 && o.State == store.StatePending {
+			resp.Accepted = accepted == len(st.passes)
 			o.Hint = HintUserSign
-			if s.complete(o) {
-				if err := s.rules.Completed(tx, u); err != nil {
+		}
+		switch {
+		case o.State != store.StatePending:
+		case s.complete(o):
+			if err := s.rules.Completed(tx, u); err != nil {
+				return err
+			}
+			switch {
+			case o.Purpose == store.PurposeActivation:
+				if err := st.activate(tx, u, o); err != nil {
 					return err
 				}
-				switch o.Kind {
-				case store.KindAuth:
-					if err := s.completeAuth(tx, u, o, now); err != nil {
-						return err
-					}
-				case store.KindSign:
-					act, err = s.acts.Issue(tx, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
-					if err != nil {
-						return err
-					}
+				o.State, o.Hint, o.Completed = store.StateComplete, "", now
+			case o.Kind == store.KindAuth:
+				if err := s.completeAuth(tx, u, o, now); err != nil {
+					return err
+				}
+			case o.Kind == store.KindSign:
+				act, err = s.acts.Issue(tx, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
+				if err != nil {
+					return err
 				}
 			}
+		case o.Purpose == store.PurposeActivation && !resp.Accepted:
+			// An activation is answered once: a wrong factor ends it.
+			o.State, o.Hint, o.Completed = store.StateFailed, HintActivationFailed, now
 		}
 		resp.Status, resp.HintCode = o.State, o.Hint
 		return tx.UpdateOrder(o)
 	})
 	if err != nil {
-		resp.Accepted = false
 		return nil, err
 	}
 	if act != nil {
@@ -481,35 +539,75 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	return resp, nil
 }
 
+// rejected fails an order its user rejected in the app, spending the
+// challenge the rejection signed: a second rejection, or an approval
+// racing it, meets a spent challenge.
+func (s *Service) rejected(tx store.Tx, o *store.Order, v factors.Verdict, actor string, now time.Time, resp *FactorResponse) error {
+	live, err := v.Spend(tx, o)
+	if err != nil || !live {
+		return err
+	}
+	o.State, o.Hint, o.Completed = store.StateFailed, HintUserCancel, now
+	resp.Status, resp.HintCode = o.State, o.Hint
+	if err := tx.UpdateOrder(o); err != nil {
+		return err
+	}
+	_, err = tx.Audit(audit.Record{Time: now, Event: audit.OrderRejected, Actor: actor, Subject: "order:" + o.Ref, Outcome: "ok",
+		Details: map[string]string{"user": o.User}})
+	return err
+}
+
 // complete reports whether an order's passed factors complete it: two
 // categories, and for a payment a dynamically linked one (PSD2 RTS art. 5:
 // a code card or token code alone does not depend on amount and payee).
 func (s *Service) complete(o *store.Order) bool {
-	if o.Payment != "" && !slices.Contains(o.Factors, string(factors.DLCode)) {
+	if o.Payment != "" && !slices.ContainsFunc(o.Factors, func(t string) bool {
+		l, ok := s.factors[factors.Type(t)].(factors.Linker)
+		return ok && l.Linked()
+	}) {
 		return false
 	}
-	return s.independent(o.Factors)
+	return s.independent(o)
 }
 
 // independent reports whether the passed factors span two categories.
-func (s *Service) independent(passed []string) bool {
+func (s *Service) independent(o *store.Order) bool {
 	seen := map[factors.Category]bool{}
-	for _, t := range passed {
-		if f, ok := s.factors[factors.Type(t)]; ok {
+	for _, t := range o.Factors {
+		switch f := s.factors[factors.Type(t)].(type) {
+		case factors.Several:
+			for _, c := range f.Categories(o) {
+				seen[c] = true
+			}
+		case factors.Factor:
 			seen[f.Category()] = true
 		}
 	}
 	return len(seen) >= 2
 }
 
-func (s *Service) amr(passed []string) []string {
+// amr lists the RFC 8176 methods of the passed factors, then "mfa".
+func (s *Service) amr(r store.Reader, o *store.Order) ([]string, error) {
 	var amr []string
-	for _, t := range passed {
-		if f, ok := s.factors[factors.Type(t)]; ok && !slices.Contains(amr, f.AMR()) {
-			amr = append(amr, f.AMR())
+	for _, t := range o.Factors {
+		var methods []string
+		switch f := s.factors[factors.Type(t)].(type) {
+		case factors.Methods:
+			m, err := f.AMRs(r, o)
+			if err != nil {
+				return nil, err
+			}
+			methods = m
+		case factors.Factor:
+			methods = []string{f.AMR()}
+		}
+		for _, m := range methods {
+			if !slices.Contains(amr, m) {
+				amr = append(amr, m)
+			}
 		}
 	}
-	return append(amr, "mfa")
+	return append(amr, "mfa"), nil
 }
 
 func (s *Service) factorTypes() string {
@@ -550,8 +648,12 @@ type signCompletion struct {
 }
 
 func (s *Service) completeAuth(tx store.Tx, u *store.User, o *store.Order, now time.Time) error {
+	amr, err := s.amr(tx, o)
+	if err != nil {
+		return err
+	}
 	claims := Claims{Issuer: s.issuer.Name, Subject: u.ID, Audience: o.RP, IssuedAt: now.Unix(),
-		Expires: now.Add(s.cfg.AssertionLifetime).Unix(), OrderRef: o.Ref, AMR: s.amr(o.Factors), Name: u.Name}
+		Expires: now.Add(s.cfg.AssertionLifetime).Unix(), OrderRef: o.Ref, AMR: amr, Name: u.Name}
 	tok, err := jws.Sign(s.issuer.Key, s.issuer.KeyID, claims)
 	if err != nil {
 		return fmt.Errorf("sign the assertion: %w", err)

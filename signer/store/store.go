@@ -50,6 +50,11 @@ type Reader interface {
 	Order(ref string) (*Order, error)
 	// OrderByQRToken finds an order by its qrStartToken.
 	OrderByQRToken(token string) (*Order, error)
+	// OrderByAutoStartToken finds an order by its autoStartToken.
+	OrderByAutoStartToken(token string) (*Order, error)
+	// PendingOrders lists a user's pending orders of relying parties
+	// (not activations), oldest first; the caller skips expired ones.
+	PendingOrders(user string) ([]*Order, error)
 	// OrderCounts counts orders by state, for metrics.
 	OrderCounts() (map[OrderState]int, error)
 	Activation(id string) (*Activation, error)
@@ -57,6 +62,10 @@ type Reader interface {
 	// OTPTokens lists a user's tokens (every token when user is empty).
 	OTPTokens(user string) ([]*OTPToken, error)
 	CodeCard(serial string) (*CodeCard, error)
+	Device(id string) (*Device, error)
+	// Devices lists a user's devices, revoked ones too (every user's when
+	// user is empty), oldest first.
+	Devices(user string) ([]*Device, error)
 	// CodeCards lists a user's cards (all users' when user is empty).
 	CodeCards(user string) ([]*CodeCard, error)
 
@@ -137,6 +146,25 @@ type Tx interface {
 	// still old, in one conditional UPDATE: of concurrent answers to one
 	// challenge exactly one swaps it.
 	SwapChallenge(ref, old, next string) (bool, error)
+	// SwapAppChallenge is SwapChallenge for the app approval's challenge.
+	SwapAppChallenge(ref, old, next string) (bool, error)
+	// BindOrder gives a pending order without a device to user and
+	// device, in one conditional UPDATE: only if it has no user yet or
+	// has this one. It reports false when it was bound already or is no
+	// longer pending, and ErrExists when the user has another pending
+	// order.
+	BindOrder(ref, user, device string) (bool, error)
+
+	// CreateDevice registers an activated device; ErrExists when its key
+	// is another device's.
+	CreateDevice(d *Device) error
+	// RevokeDevice revokes a device, once: false when it was revoked
+	// already.
+	RevokeDevice(id, by string, at time.Time) (bool, error)
+	// SpendNonce records a signed request's nonce for its device, once:
+	// false when the device sent it before. It forgets nonces seen before
+	// forget, and notes the device's last use.
+	SpendNonce(device, nonce string, at, forget time.Time) (bool, error)
 	// RecordChallenge notes a challenge issued, for the limits on them.
 	RecordChallenge(c ChallengeIssue) error
 	// CountChallenges counts the challenges of a factor type issued for an
@@ -274,7 +302,40 @@ type Order struct {
 	Challenge string
 	// Payment is the JSON of the payment the order approves, or empty.
 	Payment string
+	// Purpose is PurposeActivation for an app activation, empty for a
+	// relying party's order.
+	Purpose string
+	// Device is the device the order is bound to (by a scan) or that
+	// approved it.
+	Device string
+	// AppChallenge is what an app approval must sign: empty until a
+	// device fetched the order, "spent:…" once an approval used it.
+	AppChallenge string
+	// UserVerification is how the approving device's key was unlocked.
+	UserVerification string
 }
+
+// PurposeActivation marks an order that activates a device.
+const PurposeActivation = "activation"
+
+// Device is an activated app: its P-256 key signs the user's requests and
+// approvals.
+type Device struct {
+	ID         string
+	User       string
+	Name       string
+	PublicKey  []byte // DER SubjectPublicKeyInfo
+	KeyStorage string // software or hardware
+	Biometry   string // none, fingerprint or face
+	Activation string // the activation order's ref
+	Created    time.Time
+	LastUsed   time.Time
+	Revoked    time.Time // zero while active
+	RevokedBy  string    // who revoked it: an officer, the user's device, a replacing activation
+}
+
+// Active reports whether the device may be used.
+func (d *Device) Active() bool { return d.Revoked.IsZero() }
 
 // Activation is the single-use permission to sign one digest with one
 // user's key (EN 419 241 signature activation).

@@ -65,6 +65,7 @@ type Env struct {
 	Token      *softhsm.Token
 	Addr       string // https://host:port
 	OpsAddr    string // http://host:port of the plain-HTTP health and metrics, or empty
+	AppAddr    string // host:port of the app API (TLS, no client certificate), or empty
 	TLSCA      string // the server's and clients' CA
 	Cert, Key  string // the officer's client certificate
 	RPCert     string
@@ -79,6 +80,7 @@ type Env struct {
 type Options struct {
 	Listen    string // the API's host:port
 	OpsListen string // plain HTTP health and metrics, or "" for none
+	AppListen string // the code app's API, or "" for none
 	// Outbox is the development SMS adapter's binary (segl-sms-outbox),
 	// or "" for no SMS. Its SHA-256 is pinned in the config, and pinned
 	// again when a rebuild changed it.
@@ -104,8 +106,8 @@ func Setup(dir string, o Options) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{Dir: dir, Config: filepath.Join(dir, ConfigFile), Addr: "https://" + listen,
-		OpsAddr: map[bool]string{true: "http://" + opsListen}[opsListen != ""],
-		TLSCA:   filepath.Join(dir, "tls", "ca.pem"), Cert: filepath.Join(dir, "tls", "officer.pem"), Key: filepath.Join(dir, "tls", "officer.key"),
+		OpsAddr: map[bool]string{true: "http://" + opsListen}[opsListen != ""], AppAddr: o.AppListen,
+		TLSCA: filepath.Join(dir, "tls", "ca.pem"), Cert: filepath.Join(dir, "tls", "officer.pem"), Key: filepath.Join(dir, "tls", "officer.key"),
 		RPCert: filepath.Join(dir, "tls", "rp.pem"), RPKey: filepath.Join(dir, "tls", "rp.key"),
 		IssuerCA: filepath.Join(dir, IssuerCAFile), Database: filepath.Join(dir, "segl.db")}
 
@@ -118,7 +120,7 @@ func Setup(dir string, o Options) (*Env, error) {
 	if err := e.tlsFiles(host); err != nil {
 		return nil, err
 	}
-	if err := e.writeConfig(listen, opsListen, o.Outbox); err != nil {
+	if err := e.writeConfig(listen, opsListen, o.AppListen, o.Outbox); err != nil {
 		return nil, err
 	}
 	if err := e.repinOutbox(o.Outbox); err != nil {
@@ -355,7 +357,7 @@ func serial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func (e *Env) writeConfig(listen, opsListen, outbox string) error {
+func (e *Env) writeConfig(listen, opsListen, appListen, outbox string) error {
 	if exists(e.Config) {
 		return nil
 	}
@@ -363,6 +365,12 @@ func (e *Env) writeConfig(listen, opsListen, outbox string) error {
 	if opsListen != "" {
 		ops = "ops-listen: " + opsListen + "   # plain HTTP /healthz, /readyz, /metrics, for load balancers and Prometheus"
 	}
+	if appListen != "" {
+		ops += "\napp-listen: " + appListen + "   # the code app's API: TLS, no client certificates (docs/app.md)"
+	} else {
+		ops += "\napp-listen: \"\"   # none; e.g. 127.0.0.1:8445 for the code app's API"
+	}
+	ops += "\napp:\n  max-devices: 3"
 	plugins := "# plugins: none (no segl-sms-outbox beside segld when this was made)\nsms: {}\n"
 	if outbox != "" {
 		sum, err := fileSHA256(outbox)
@@ -515,7 +523,7 @@ func (e *Env) writeEnv() error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# made by segld dev: . %s\n", filepath.Join(e.Dir, EnvFile))
 	for _, kv := range [][2]string{
-		{"SEGL_ADDR", e.Addr}, {"SEGL_OPS_ADDR", e.OpsAddr}, {"SEGL_CA", e.TLSCA}, {"SEGL_CERT", e.Cert}, {"SEGL_KEY", e.Key},
+		{"SEGL_ADDR", e.Addr}, {"SEGL_OPS_ADDR", e.OpsAddr}, {"SEGL_APP_ADDR", e.AppAddr}, {"SEGL_CA", e.TLSCA}, {"SEGL_CERT", e.Cert}, {"SEGL_KEY", e.Key},
 		{"SEGL_RP_CERT", e.RPCert}, {"SEGL_RP_KEY", e.RPKey}, {"SEGL_ISSUER_CA", e.IssuerCA},
 		{"SOFTHSM2_CONF", e.Token.Conf}, {hsm.EnvModule, e.Token.Module}, {hsm.EnvToken, Token},
 		{hsm.EnvPINFile, e.Token.PINFile}, {hsm.EnvSOPINFile, e.Token.SOPINFile},

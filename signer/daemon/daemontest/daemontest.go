@@ -32,6 +32,9 @@ type Daemon struct {
 	// OpsAddr is the plain-HTTP ops listener (http://127.0.0.1:port) when
 	// the config sets ops-listen (any address: the test picks a port).
 	OpsAddr string
+	// AppAddr is the app listener's host:port (TLS, server certificate
+	// only), as SEGL_APP_ADDR gives it.
+	AppAddr string
 	Logs    *Buffer
 	Clock   *clock.Shifted // the daemon's one clock: move it to pass expiries
 	opt     Options
@@ -200,9 +203,15 @@ func run(t testing.TB, dev *devenv.Env, opt Options, clk *clock.Shifted, logs *B
 		}
 		opsAddr = "http://" + ops.Addr().String()
 	}
+	// The app listener, always: phones' API (TLS, no client certificate).
+	app, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx, ln, ops) }()
+	go func() { done <- d.Serve(ctx, daemon.Listeners{API: ln, Ops: ops, App: app}) }()
 	var stopOnce, closeOnce sync.Once
 	var serveErr error
 	stop := func() error {
@@ -219,5 +228,5 @@ func run(t testing.TB, dev *devenv.Env, opt Options, clk *clock.Shifted, logs *B
 		}
 		closeFn()
 	})
-	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), OpsAddr: opsAddr, Logs: logs, Clock: clk, opt: opt, stop: stop, close: closeFn}
+	return &Daemon{Daemon: d, Dev: dev, Addr: "https://" + ln.Addr().String(), OpsAddr: opsAddr, AppAddr: app.Addr().String(), Logs: logs, Clock: clk, opt: opt, stop: stop, close: closeFn}
 }

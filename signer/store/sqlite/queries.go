@@ -212,14 +212,16 @@ func (t *txn) UpdateOfficer(o *store.Caller) error {
 // Orders.
 
 const orderCols = `ref, rp, user_id, kind, state, hint, user_visible_data, document_digest, end_user_ip,
-	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion, challenge, payment`
+	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion, challenge, payment,
+	purpose, device_id, app_challenge, user_verification`
 
 func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 	var o store.Order
 	var created, expires, completed int64
 	var factors string
 	err := s.Scan(&o.Ref, &o.RP, &o.User, &o.Kind, &o.State, &o.Hint, &o.UserVisibleData, &o.DocumentDigest, &o.EndUserIP,
-		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion, &o.Challenge, &o.Payment)
+		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion, &o.Challenge, &o.Payment,
+		&o.Purpose, &o.Device, &o.AppChallenge, &o.UserVerification)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +246,32 @@ func (r reader) OrderByQRToken(token string) (*store.Order, error) {
 		return nil, notFound(err, "order with that qrStartToken")
 	}
 	return o, nil
+}
+
+func (r reader) OrderByAutoStartToken(token string) (*store.Order, error) {
+	o, err := scanOrder(r.q.QueryRowContext(r.ctx, `SELECT `+orderCols+` FROM orders WHERE auto_start_token = ?`, token))
+	if err != nil {
+		return nil, notFound(err, "order with that autoStartToken")
+	}
+	return o, nil
+}
+
+func (r reader) PendingOrders(user string) ([]*store.Order, error) {
+	rows, err := r.q.QueryContext(r.ctx, `SELECT `+orderCols+` FROM orders
+		WHERE user_id = ? AND state = 'pending' AND purpose = '' ORDER BY created, ref`, user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var os []*store.Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		os = append(os, o)
+	}
+	return os, rows.Err()
 }
 
 func (r reader) OrderCounts() (map[store.OrderState]int, error) {
@@ -273,10 +301,10 @@ func factorsJSON(f []string) string {
 }
 
 func (t *txn) CreateOrder(o *store.Order) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
 		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
-		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment)
+		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment, o.Purpose, o.Device, o.AppChallenge, o.UserVerification)
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}
@@ -284,8 +312,10 @@ func (t *txn) CreateOrder(o *store.Order) error {
 }
 
 func (t *txn) UpdateOrder(o *store.Order) error {
+	// The app challenge moves only through SwapAppChallenge.
 	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET user_id = ?, state = ?, hint = ?, completed = ?, factors = ?, completion = ?,
-		challenge = ? WHERE ref = ?`, o.User, o.State, o.Hint, nanos(o.Completed), factorsJSON(o.Factors), o.Completion, o.Challenge, o.Ref)
+		challenge = ?, device_id = ?, user_verification = ? WHERE ref = ?`, o.User, o.State, o.Hint, nanos(o.Completed),
+		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Device, o.UserVerification, o.Ref)
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}
@@ -306,6 +336,28 @@ func (t *txn) MarkOrderEnrolled(ref string, at time.Time) (bool, error) {
 // SwapChallenge is a compare-and-set in SQL, as AdvanceOTP is.
 func (t *txn) SwapChallenge(ref, old, next string) (bool, error) {
 	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET challenge = ? WHERE ref = ? AND challenge = ?`, next, ref, old)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *txn) SwapAppChallenge(ref, old, next string) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET app_challenge = ? WHERE ref = ? AND app_challenge = ?`, next, ref, old)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *txn) BindOrder(ref, user, device string) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET user_id = ?, device_id = ?
+		WHERE ref = ? AND state = 'pending' AND purpose = '' AND device_id = '' AND (user_id = '' OR user_id = ?)`, user, device, ref, user)
+	if isUnique(err) {
+		return false, fmt.Errorf("a pending order for user %s: %w", user, store.ErrExists)
+	}
 	if err != nil {
 		return false, err
 	}

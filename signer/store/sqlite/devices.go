@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/segl/segl/signer/store"
+)
+
+const deviceCols = `id, user_id, name, public_key, key_storage, biometry, activation, created, last_used, revoked, revoked_by`
+
+func scanDevice(s interface{ Scan(...any) error }) (*store.Device, error) {
+	var d store.Device
+	var created, used, revoked int64
+	if err := s.Scan(&d.ID, &d.User, &d.Name, &d.PublicKey, &d.KeyStorage, &d.Biometry, &d.Activation, &created, &used, &revoked, &d.RevokedBy); err != nil {
+		return nil, err
+	}
+	d.Created, d.LastUsed, d.Revoked = fromNanos(created), fromNanos(used), fromNanos(revoked)
+	return &d, nil
+}
+
+func (r reader) Device(id string) (*store.Device, error) {
+	d, err := scanDevice(r.q.QueryRowContext(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "device "+id)
+	}
+	return d, nil
+}
+
+func (r reader) Devices(user string) ([]*store.Device, error) {
+	rows, err := r.q.QueryContext(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE ? = '' OR user_id = ? ORDER BY created, id`, user, user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ds []*store.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	return ds, rows.Err()
+}
+
+func (t *txn) CreateDevice(d *store.Device) error {
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.User, d.Name, d.PublicKey, d.KeyStorage, d.Biometry, d.Activation, nanos(d.Created), nanos(d.LastUsed), nanos(d.Revoked), d.RevokedBy)
+	if isUnique(err) {
+		return fmt.Errorf("device %s: its key is registered to another device: %w", d.ID, store.ErrExists)
+	}
+	return err
+}
+
+func (t *txn) RevokeDevice(id, by string, at time.Time) (bool, error) {
+	res, err := t.q.ExecContext(t.ctx, `UPDATE devices SET revoked = ?, revoked_by = ? WHERE id = ? AND revoked = 0`, nanos(at), by, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// SpendNonce is an INSERT that a PRIMARY KEY makes single-use.
+func (t *txn) SpendNonce(device, nonce string, at, forget time.Time) (bool, error) {
+	if _, err := t.q.ExecContext(t.ctx, `DELETE FROM app_nonces WHERE seen < ?`, nanos(forget)); err != nil {
+		return false, err
+	}
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO app_nonces (device_id, nonce, seen) VALUES (?, ?, ?)`, device, nonce, nanos(at))
+	if isUnique(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = t.q.ExecContext(t.ctx, `UPDATE devices SET last_used = ? WHERE id = ?`, nanos(at), device)
+	return true, err
+}
