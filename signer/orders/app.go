@@ -217,6 +217,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req *app.ActivationCom
 	dev := &store.Device{ID: newUUID(), User: u.ID, Name: name, PublicKey: der, KeyStorage: storage, Biometry: biometry,
 		Activation: o.Ref, Created: now}
 	var replaced string
+	created := false
 	activate := func(tx store.Tx, u *store.User, o *store.Order) error {
 		all, err := tx.Devices(u.ID)
 		if err != nil {
@@ -252,7 +253,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req *app.ActivationCom
 			}
 			return err
 		}
-		o.Device = dev.ID
+		o.Device, created = dev.ID, true
 		o.Completion = []byte(fmt.Sprintf(`{"deviceId":%q}`, dev.ID))
 		_, err = tx.Audit(audit.Record{Time: now, Event: audit.DeviceActivated, Actor: "app", Subject: "user:" + u.ID, Outcome: "ok",
 			Details: map[string]string{"device": dev.ID, "name": name, "keyStorage": storage, "biometry": biometry, "activation": o.Ref}})
@@ -262,7 +263,11 @@ func (s *Service) CompleteActivation(ctx context.Context, req *app.ActivationCom
 	if err != nil {
 		return nil, err
 	}
-	if resp.Status != store.StateComplete {
+	if !created && resp.Status == store.StateComplete {
+		// Another request completed it first: this one counted nothing.
+		return nil, invalid("activation %s was completed already: start a new one", o.Ref)
+	}
+	if !created {
 		return nil, fmt.Errorf("%w: %s", ErrActivationFailed, map[bool]string{
 			true:  "the password or the card code is wrong, or the activation is over; start a new activation",
 			false: "user " + u.ID + " is blocked after repeated failed factors",
@@ -524,7 +529,7 @@ func (s *Service) Approve(ctx context.Context, d *store.Device, req *app.Approve
 		u, err = r.User(o.User)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Device != "" && o.Device != d.ID) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound // another user's order is not found either
 	}
 	if err != nil {
@@ -534,6 +539,9 @@ func (s *Service) Approve(ctx context.Context, d *store.Device, req *app.Approve
 	decided := &app.Decided{OrderRef: o.Ref, Status: string(o.State), HintCode: o.Hint}
 	if o.State != store.StatePending || !now.Before(o.Expires) {
 		return decided, nil
+	}
+	if o.Device != "" && o.Device != d.ID {
+		return nil, ErrNotFound // taken by another device's scan
 	}
 	if err := usable(u, now); err != nil {
 		return nil, err
