@@ -4,7 +4,8 @@ package testvectors_test
 // algorithms (DESIGN "Code card v1", "Dynamic-linking code v1"): software
 // HMAC, written apart from tokens/, with math/big for the reductions. It
 // makes codecard.json and dlcode.json under -update and otherwise checks
-// that the shipped files still say what it computes.
+// that the shipped files still say what it computes; app-approval.json
+// likewise, from appapproval_gen_test.go.
 
 import (
 	"bytes"
@@ -22,7 +23,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite codecard.json and dlcode.json from the independent implementation")
+var update = flag.Bool("update", false, "rewrite the generated vector files (codecard, dlcode, qr, pskc, app-approval, yubico-otp) from the independent implementations")
 
 func refHMAC(key []byte, parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, key)
@@ -212,7 +213,8 @@ func render(v any) []byte {
 }
 
 func TestGeneratedFiles(t *testing.T) {
-	for name, v := range map[string]any{"codecard.json": codecardFile(), "dlcode.json": dlcodeFile(), "qr.json": qrFile(), "pskc.json": pskcFile()} {
+	for name, v := range map[string]any{"codecard.json": codecardFile(), "dlcode.json": dlcodeFile(), "qr.json": qrFile(), "pskc.json": pskcFile(),
+		"app-approval.json": appApprovalFile()} {
 		want := render(v)
 		if *update {
 			if err := os.WriteFile(name, want, 0o644); err != nil {

@@ -1,6 +1,8 @@
-// Package testvectors holds the vector files auditors replay against a
-// live HSM (`segl vectors verify`), and their loader. Each file names its
-// source; no case in it was produced by the code it checks.
+// Package testvectors holds the vector files auditors replay through the
+// production code (`segl vectors verify`: against a live HSM, or in
+// software for the algorithms segld runs in software, qr and
+// app-approval), and their loader. Each file names its source; no case in
+// it was produced by the code it checks.
 //
 // Format (DESIGN "Vector files"):
 //

@@ -16,7 +16,7 @@ func TestShippedFilesParse(t *testing.T) {
 	for _, f := range files {
 		algos[f.Algorithm] += len(f.Cases)
 	}
-	if algos["hotp"] != 10 || algos["totp"] != 18 {
+	if algos["hotp"] != 10 || algos["totp"] != 18 || algos["app-approval"] == 0 {
 		t.Fatalf("cases by algorithm: %v", algos)
 	}
 }

@@ -67,6 +67,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			tokensCommand(),
 			smsCommand(),
 			pluginsCommand(),
+			devicesCommand(),
+			appCommand(),
 			devCommand(),
 			completionCommand(),
 			manCommand(),

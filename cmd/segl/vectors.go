@@ -3,6 +3,7 @@ package main
 import (
 	"crypto"
 	"crypto/hmac"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/signer/app"
 	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/softhsm"
 	"github.com/segl/segl/testvectors"
@@ -32,7 +34,9 @@ func vectorsCommand() *cli.Command {
 			Usage:     "run vector files (all shipped ones when none are named) against a scratch SoftHSM token",
 			ArgsUsage: "[FILE…]",
 			Description: "Each case's keys are imported into a scratch SoftHSM token, as wrapped keys under a KEK, and the " +
-				"code under test runs inside the HSM exactly as segld runs it. One line per case, then a count; exit 1 on any failure.",
+				"code under test runs inside the HSM exactly as segld runs it. The qr and app-approval cases, whose keys are the " +
+				"relying party's or a device's public key, run in software as they do in segld, and need no token. " +
+				"One line per case, then a count; exit 1 on any failure.",
 			Action: vectorsVerify,
 		}},
 	}
@@ -42,14 +46,20 @@ func vectorsCommand() *cli.Command {
 type vectorRunner func(ks *hsm.Keystore, c testvectors.Case) error
 
 var vectorRunners = map[string]vectorRunner{
-	"hotp":       runHOTP,
-	"totp":       runTOTP,
-	"codecard":   runCodecard,
-	"dlcode":     runDLCode,
-	"qr":         runQR,
-	"pskc":       runPSKC,
-	"yubico-otp": runYubicoOTP,
+	"hotp":         runHOTP,
+	"totp":         runTOTP,
+	"codecard":     runCodecard,
+	"dlcode":       runDLCode,
+	"qr":           runQR,
+	"pskc":         runPSKC,
+	"yubico-otp":   runYubicoOTP,
+	"app-approval": runAppApproval,
 }
+
+// inSoftware are the algorithms whose production path uses no HSM key:
+// their runners are given a nil keystore, and files of only these need no
+// scratch token.
+var inSoftware = map[string]bool{"qr": true, "app-approval": true}
 
 func vectorsVerify(c *cli.Context) error {
 	var files []*testvectors.File
@@ -66,11 +76,18 @@ func vectorsVerify(c *cli.Context) error {
 		}
 		files = append(files, f)
 	}
-	ks, cleanup, err := scratchKeystore()
-	if err != nil {
-		return fmt.Errorf("scratch SoftHSM token: %w", err)
+	var ks *hsm.Keystore
+	for _, f := range files {
+		if _, known := vectorRunners[f.Algorithm]; known && !inSoftware[f.Algorithm] {
+			var cleanup func()
+			var err error
+			if ks, cleanup, err = scratchKeystore(); err != nil {
+				return fmt.Errorf("scratch SoftHSM token: %w", err)
+			}
+			defer cleanup()
+			break
+		}
 	}
-	defer cleanup()
 	w := c.App.Writer
 	passed, failed := 0, 0
 	for _, f := range files {
@@ -447,6 +464,56 @@ func runYubicoOTP(ks *hsm.Keystore, c testvectors.Case) error {
 		return fmt.Errorf("accepted with use counter %d, session counter %d; want refused", ctr.Use, ctr.Session)
 	case int(ctr.Use) != *want.UseCounter || ctr.Session != *want.SessionCounter:
 		return fmt.Errorf("use counter %d, session counter %d; want %d, %d", ctr.Use, ctr.Session, *want.UseCounter, *want.SessionCounter)
+	}
+	return nil
+}
+
+// runAppApproval checks a device's signature over an approval as segld's
+// app factor does (signer/factors): app.ParsePublicKey, app.ApprovalMessage,
+// app.Verify. It is ECDSA verification with the device's public key, in
+// software in segld too. A case whose publicKey or userVisibleData does
+// not decode is wrong, not an invalid approval: only the signature is
+// under test, so that a typo cannot pass as a refusal.
+func runAppApproval(_ *hsm.Keystore, c testvectors.Case) error {
+	var in struct {
+		PublicKey        string `json:"publicKey"`
+		OrderRef         string `json:"orderRef"`
+		Challenge        string `json:"challenge"`
+		UserVisibleData  string `json:"userVisibleData"`
+		AmountMinor      string `json:"amountMinor"`
+		Currency         string `json:"currency"`
+		Payee            string `json:"payee"`
+		Decision         string `json:"decision"`
+		UserVerification string `json:"userVerification"`
+		Signature        string `json:"signature"`
+	}
+	var want struct {
+		Valid *bool `json:"valid"`
+	}
+	if err := decodeCase(c, &in, &want); err != nil {
+		return err
+	}
+	if want.Valid == nil {
+		return errors.New("expected: valid is missing")
+	}
+	pub, _, err := app.ParsePublicKey(in.PublicKey)
+	if err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	shown, err := base64.StdEncoding.Strict().DecodeString(in.UserVisibleData)
+	if err != nil {
+		return errors.New("input.userVisibleData is not base64")
+	}
+	msg := app.ApprovalMessage(app.Approval{OrderRef: in.OrderRef, Challenge: in.Challenge, UserVisibleData: shown,
+		AmountMinor: in.AmountMinor, Currency: in.Currency, Payee: in.Payee, Decision: in.Decision, UserVerification: in.UserVerification})
+	err = app.Verify(pub, msg, in.Signature)
+	switch {
+	case err != nil && !errors.Is(err, app.ErrBadSignature):
+		return err
+	case err == nil && !*want.Valid:
+		return errors.New("the signature verifies; want refused")
+	case err != nil && *want.Valid:
+		return fmt.Errorf("refused (%v); want valid", err)
 	}
 	return nil
 }
