@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -161,7 +162,7 @@ func CheckNonce(n string) error {
 
 // ParseTime reads Segl-Time: decimal Unix seconds, no sign, no leading zero.
 func ParseTime(s string) (int64, error) {
-	if s == "" || len(s) > 12 || (len(s) > 1 && s[0] == '0') {
+	if s == "" || len(s) > 12 || (len(s) > 1 && s[0] == '0') || strings.Trim(s, "0123456789") != "" {
 		return 0, fmt.Errorf("%s must be the Unix time in seconds", HeaderTime)
 	}
 	t, err := strconv.ParseInt(s, 10, 64)

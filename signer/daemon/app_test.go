@@ -25,7 +25,11 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/segl/segl/plugins/sms"
 	"github.com/segl/segl/signer/app"
+	"github.com/segl/segl/signer/daemon"
+	"github.com/segl/segl/signer/daemon/daemontest"
+	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/store"
 )
 
@@ -42,7 +46,13 @@ type appEnv struct {
 
 func startApp(t *testing.T) *appEnv {
 	t.Helper()
-	e := start(t)
+	return startAppWith(t, daemontest.Options{Factors: []factors.Factor{testFactor{}}})
+}
+
+func startAppWith(t *testing.T, opt daemontest.Options) *appEnv {
+	t.Helper()
+	d := daemontest.StartWith(t, opt)
+	e := &env{t: t, dev: d.Dev, d: d, addr: d.Addr, rp: clientFor(t, d.Dev.TLSCA, d.Dev.RPCert, d.Dev.RPKey), off: clientFor(t, d.Dev.TLSCA, d.Dev.Cert, d.Dev.Key)}
 	c := clientFor(t, e.dev.TLSCA, "", "")
 	c.Transport.(*checkedTransport).spec = "app-openapi.yaml"
 	a := &appEnv{env: e, app: c}
@@ -705,4 +715,101 @@ func opensslVerify(t *testing.T, caFile string, doc, cms []byte) error {
 		return fmt.Errorf("%v: %s", err, out)
 	}
 	return nil
+}
+
+// A user with a mobile number is told of every device activated for
+// their login.
+func TestAppActivationNotice(t *testing.T) {
+	a := startAppWith(t, daemontest.Options{SMS: true})
+	if code := a.call(a.off, "PUT", "/admin/v1/users/karen/phone", map[string]string{"phone": "+4512345678"}, nil); code != 200 {
+		t.Fatalf("phone: %d", code)
+	}
+	a.activated("karen")
+	sent := a.outbox()
+	if len(sent) != 1 || sent[0].To != "+4512345678" ||
+		sent[0].Text != `A new device "Pixel 9" was activated for your login. Not you? Call your bank.` {
+		t.Fatalf("outbox: %+v", sent)
+	}
+	// A name too long for one SMS is cut short, and the notice still goes.
+	for _, name := range []string{strings.Repeat("中", 64), strings.Repeat("Ø", 64) + "中", strings.Repeat("x", 64)} {
+		text := daemon.DeviceNotice(name)
+		if _, err := sms.Fit(text); err != nil || !strings.HasSuffix(text, "Call your bank.") {
+			t.Errorf("notice for %q: %q, %v", name, text, err)
+		}
+	}
+}
+
+// Malformed activations and signed requests: each refused with a reason,
+// nothing counted, no device made.
+func TestAppRefusals(t *testing.T) {
+	a := startApp(t)
+	var ch app.ActivationChallenge
+	if code := a.post(app.PathActivationStart, app.ActivationStart{UserID: "karen"}, &ch); code != 200 {
+		t.Fatal(code)
+	}
+	p := a.newPhone()
+	der, _ := x509.MarshalPKIXPublicKey(&p.key.PublicKey)
+	good := app.ActivationComplete{ActivationID: ch.ActivationID, Password: "hemmeligt1", CardCode: a.card.code(ch.KeyNumber),
+		PublicKey: base64.StdEncoding.EncodeToString(der), Proof: p.sign(app.ActivationProof(ch.ActivationID)), DeviceName: "Pixel"}
+	other := a.newPhone()
+	for name, c := range map[string]struct {
+		change func(*app.ActivationComplete)
+		want   string
+	}{
+		"proof by another key":  {func(r *app.ActivationComplete) { r.Proof = other.sign(app.ActivationProof(ch.ActivationID)) }, "proof"},
+		"proof over another id": {func(r *app.ActivationComplete) { r.Proof = p.sign([]byte(ch.ActivationID)) }, "proof"},
+		"not a key":             {func(r *app.ActivationComplete) { r.PublicKey = "bm90IGEga2V5" }, "publicKey"},
+		"bidi in the name":      {func(r *app.ActivationComplete) { r.DeviceName = "Pixel\u202e9" }, "deviceName"},
+		"newline in the name":   {func(r *app.ActivationComplete) { r.DeviceName = "Pixel\n9" }, "deviceName"},
+		"a long name":           {func(r *app.ActivationComplete) { r.DeviceName = strings.Repeat("x", 65) }, "deviceName"},
+		"an odd key storage":    {func(r *app.ActivationComplete) { r.KeyStorage = "cloud" }, "keyStorage"},
+		"another replacement":   {func(r *app.ActivationComplete) { r.ReplaceDeviceID = "00000000-0000-4000-8000-000000000000" }, "replaceDeviceId"},
+	} {
+		r := good
+		c.change(&r)
+		var e apiError
+		if code := a.post(app.PathActivationComplete, r, &e); code != 400 || !strings.Contains(e.Details, c.want) {
+			t.Errorf("%s: %d %+v; want 400 naming %s", name, code, e, c.want)
+		}
+	}
+	// Duplicate and miscased members, and an oversized body.
+	for name, body := range map[string]string{
+		"duplicate":  `{"userId":"nobody","userId":"karen"}`,
+		"miscased":   `{"USERID":"karen"}`,
+		"oversized":  `{"userId":"` + strings.Repeat("a", 20<<10) + `"}`,
+		"not json":   `userId=karen`,
+		"two values": `{"userId":"karen"}{}`,
+	} {
+		req, _ := http.NewRequest("POST", "https://"+a.d.AppAddr+app.PathActivationStart, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if code := a.send(req, nil); code != 400 {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	if n := a.failures("karen"); n != 0 {
+		t.Fatalf("refusals counted %d failures", n)
+	}
+	// The good one still works: nothing above spent the activation.
+	var done app.Activated
+	if code := a.post(app.PathActivationComplete, good, &done); code != 200 {
+		t.Fatalf("the good activation after the refusals: %d", code)
+	}
+	p.id = done.DeviceID
+	if code := p.do("GET", app.PathDevices, nil, nil); code != 200 {
+		t.Fatalf("the device, signing right: %d", code)
+	}
+	for name, h := range map[string]func(http.Header){
+		"no signature":    func(h http.Header) { h.Del(app.HeaderSignature) },
+		"short nonce":     func(h http.Header) { h.Set(app.HeaderNonce, "abc") },
+		"time with sign":  func(h http.Header) { h.Set(app.HeaderTime, "+"+h.Get(app.HeaderTime)) },
+		"unknown device":  func(h http.Header) { h.Set(app.HeaderDevice, "00000000-0000-4000-8000-000000000000") },
+		"not a device id": func(h http.Header) { h.Set(app.HeaderDevice, "../../etc") },
+	} {
+		req := p.request("GET", app.PathDevices, nil)
+		h(req.Header)
+		var e apiError
+		if code := a.send(req, &e); code != 401 || e.Details == "" {
+			t.Errorf("%s: %d %+v", name, code, e)
+		}
+	}
 }

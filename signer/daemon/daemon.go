@@ -246,13 +246,13 @@ func (d *Daemon) deviceNotice(ctx context.Context, u *store.User, name string) {
 }
 
 // DeviceNotice is the SMS telling of a new device, its name cut short
-// when the whole would not fit in one SMS.
+// (with "...", which GSM 03.38 has) when the whole would not fit in one SMS.
 func DeviceNotice(name string) string {
 	r := []rune(name)
 	for n := len(r); ; n-- {
 		shown := string(r[:n])
 		if n < len(r) {
-			shown += "…"
+			shown += "..."
 		}
 		text := fmt.Sprintf("A new device %q was activated for your login. Not you? Call your bank.", shown)
 		if _, err := sms.Fit(text); err == nil || n == 0 {
