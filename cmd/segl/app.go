@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -53,7 +54,6 @@ func appCommand() *cli.Command {
 					&cli.StringFlag{Name: "pin-file", Usage: "a file holding the new app PIN (at least 4 characters)", EnvVars: []string{"SEGL_APP_PIN_FILE"}},
 					&cli.StringFlag{Name: "device-name", Usage: "the name the user sees in the device list", Value: hostname()},
 					&cli.StringFlag{Name: "replace", Usage: "revoke this device of the user's (a reactivation on a new phone)"},
-					&cli.StringFlag{Name: "key-storage", Usage: "where the key is kept: software or hardware", Value: app.KeySoftware},
 					state,
 				},
 				Action: activate,
@@ -170,8 +170,22 @@ func activate(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--pin-file: %w", err)
 	}
+	// Everything that could keep the new key from being saved is checked
+	// before segld spends the card code and registers the device.
+	if err := appclient.CheckPIN([]byte(pin)); err != nil {
+		return fmt.Errorf("--pin-file: %w", err)
+	}
+	if err := checkStateFree(c.String("state"), c.String("replace")); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.String("state")), 0o700); err != nil {
+		return fmt.Errorf("--state: %w", err)
+	}
 	d, err := cl.CompleteActivation(c.Context, appclient.Activation{ID: c.String("activation"), Password: password, CardCode: c.String("card-code"),
-		DeviceName: c.String("device-name"), Replace: c.String("replace"), KeyStorage: c.String("key-storage")})
+		DeviceName: c.String("device-name"), Replace: c.String("replace"),
+		// The reference app keeps its key in a file: it is a software key,
+		// and says so (amr swk).
+		KeyStorage: app.KeySoftware})
 	if err != nil {
 		return err
 	}
@@ -183,6 +197,25 @@ func activate(c *cli.Context) error {
 		return fmt.Errorf("the device %s is activated, but its state could not be saved (revoke it with segl devices revoke): %w", d.ID, err)
 	}
 	fmt.Fprintf(c.App.Writer, "device %s activated for %s\n", d.ID, d.User)
+	return nil
+}
+
+// checkStateFree refuses to activate over a state file that holds
+// another device: its key would be lost, the device still active and
+// counted against the user's limit. Reactivating the same device (its id
+// given to --replace) may write over it.
+func checkStateFree(path, replace string) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	s, err := appclient.Load(path)
+	if err != nil {
+		return fmt.Errorf("--state %s exists and cannot be read (%w): move it away, or choose another --state", path, err)
+	}
+	if replace != s.DeviceID {
+		return fmt.Errorf("--state %s holds device %s of %s already: activating over it would lose its key; "+
+			"reactivate it with --replace %s, or choose another --state", path, s.DeviceID, s.UserID, s.DeviceID)
+	}
 	return nil
 }
 

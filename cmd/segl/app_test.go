@@ -46,6 +46,11 @@ func newAppWorld(t *testing.T) *appWorld {
 	useDaemon(t, d)
 	t.Setenv("SEGL_APP_ADDR", d.AppAddr)
 	t.Setenv("SEGL_APP_PIN_FILE", "")
+	// Every command unlocks the key: argon2id at its real cost takes about
+	// a second under -race. The files record what they were sealed with.
+	kdf := appclient.DefaultKDF
+	appclient.DefaultKDF = appclient.KDF{Name: "argon2id", Time: 1, MemoryKiB: 64, Threads: 1}
+	t.Cleanup(func() { appclient.DefaultKDF = kdf })
 	w := &appWorld{t: t, d: d, dir: t.TempDir()}
 	w.pw, w.pin = filepath.Join(w.dir, "pw"), filepath.Join(w.dir, "pin")
 	os.WriteFile(w.pw, []byte("hemmeligt1\n"), 0o600)

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,11 +36,13 @@ type Client struct {
 	Now func() time.Time
 }
 
-// New returns a client of the app listener at addr (host:port) that
-// trusts roots only.
+// New returns a client of the app listener at addr (host:port, or
+// https://host:port) that trusts roots only.
 func New(addr string, roots *x509.CertPool) *Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}}
-	return &Client{Base: "https://" + addr, HTTP: &http.Client{Transport: tr, Timeout: app.MaxWait + 15*time.Second}}
+	// Only https: an http:// address fails to connect rather than talk in the clear.
+	base := "https://" + strings.TrimPrefix(strings.TrimRight(addr, "/"), "https://")
+	return &Client{Base: base, HTTP: &http.Client{Transport: tr, Timeout: app.MaxWait + 15*time.Second}}
 }
 
 func (c *Client) now() time.Time {
@@ -292,7 +295,7 @@ func (c *Client) Devices(ctx context.Context, d *Device) ([]app.Device, error) {
 // Revoke revokes one of the user's devices.
 func (c *Client) Revoke(ctx context.Context, d *Device, id string) (*app.Revoked, error) {
 	var out app.Revoked
-	return &out, c.signedDo(ctx, d, "POST", app.PathDevices+"/"+id+"/revoke", nil, &out)
+	return &out, c.signedDo(ctx, d, "POST", app.PathDevices+"/"+url.PathEscape(id)+"/revoke", nil, &out)
 }
 
 // ErrUnauthorized reports whether err is segld's 401.

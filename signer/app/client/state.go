@@ -58,10 +58,22 @@ func (k KDF) key(pin []byte) []byte {
 	return argon2.IDKey(pin, k.Salt, k.Time, k.MemoryKiB, k.Threads, 32)
 }
 
+// MinPIN is the shortest app PIN Seal takes, in bytes.
+const MinPIN = 4
+
+// CheckPIN refuses a PIN that Seal would refuse; an activation checks it
+// before segld spends the card code on a key that could not be saved.
+func CheckPIN(pin []byte) error {
+	if len(pin) < MinPIN {
+		return fmt.Errorf("the app PIN must be at least %d characters", MinPIN)
+	}
+	return nil
+}
+
 // Seal makes the state of d, its key sealed under pin.
 func Seal(d *Device, pin []byte, kdf KDF) (*State, error) {
-	if len(pin) < 4 {
-		return nil, errors.New("the app PIN must be at least 4 characters")
+	if err := CheckPIN(pin); err != nil {
+		return nil, err
 	}
 	kdf.Salt = make([]byte, 16)
 	if _, err := rand.Read(kdf.Salt); err != nil {
