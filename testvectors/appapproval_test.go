@@ -23,18 +23,7 @@ func TestAppApprovalFileAgreesWithProduction(t *testing.T) {
 	}
 	valid := 0
 	for _, c := range f.Cases {
-		var in struct {
-			PublicKey        string `json:"publicKey"`
-			OrderRef         string `json:"orderRef"`
-			Challenge        string `json:"challenge"`
-			UserVisibleData  string `json:"userVisibleData"`
-			AmountMinor      string `json:"amountMinor"`
-			Currency         string `json:"currency"`
-			Payee            string `json:"payee"`
-			Decision         string `json:"decision"`
-			UserVerification string `json:"userVerification"`
-			Signature        string `json:"signature"`
-		}
+		var in testvectors.AppApprovalInput
 		var want struct {
 			Valid *bool `json:"valid"`
 		}

@@ -130,3 +130,20 @@ func Decode(raw json.RawMessage, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+// AppApprovalInput is the input of an app-approval case (DESIGN's table):
+// the device's public key (base64 DER SubjectPublicKeyInfo), the fields
+// of App approval v1 (userVisibleData in base64) and the signature
+// (base64 DER).
+type AppApprovalInput struct {
+	PublicKey        string `json:"publicKey"`
+	OrderRef         string `json:"orderRef"`
+	Challenge        string `json:"challenge"`
+	UserVisibleData  string `json:"userVisibleData"`
+	AmountMinor      string `json:"amountMinor"`
+	Currency         string `json:"currency"`
+	Payee            string `json:"payee"`
+	Decision         string `json:"decision"`
+	UserVerification string `json:"userVerification"`
+	Signature        string `json:"signature"`
+}

@@ -475,18 +475,7 @@ func runYubicoOTP(ks *hsm.Keystore, c testvectors.Case) error {
 // not decode is wrong, not an invalid approval: only the signature is
 // under test, so that a typo cannot pass as a refusal.
 func runAppApproval(_ *hsm.Keystore, c testvectors.Case) error {
-	var in struct {
-		PublicKey        string `json:"publicKey"`
-		OrderRef         string `json:"orderRef"`
-		Challenge        string `json:"challenge"`
-		UserVisibleData  string `json:"userVisibleData"`
-		AmountMinor      string `json:"amountMinor"`
-		Currency         string `json:"currency"`
-		Payee            string `json:"payee"`
-		Decision         string `json:"decision"`
-		UserVerification string `json:"userVerification"`
-		Signature        string `json:"signature"`
-	}
+	var in testvectors.AppApprovalInput
 	var want struct {
 		Valid *bool `json:"valid"`
 	}
