@@ -123,6 +123,27 @@ func TestSMSPaymentEndToEnd(t *testing.T) {
 		t.Fatalf("a fourth SMS for one order: %d %+v", code, errResp)
 	}
 	e.call(e.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": ref2}, nil)
+	// At most 5 SMS to a user an hour, across orders: a new order's code is
+	// refused once they are spent, with the hour to wait.
+	_, ref4 := start("100", "Fakta")
+	refused := false
+	for range 5 {
+		if code := e.call(e.rp, "POST", "/rp/v1/challenge", map[string]string{"orderRef": ref4, "type": "sms"}, &errResp); code == 429 {
+			refused = strings.Contains(errResp.Details, "in the last hour") && e.lastHeader.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !refused {
+		t.Fatalf("no refusal past 5 SMS an hour: %+v", errResp)
+	}
+	if n := len(e.outbox()); n != 5 {
+		t.Fatalf("%d SMS sent in the hour; want 5", n)
+	}
+	e.call(e.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": ref4}, nil)
+	// Each attempt is in the audit log: its start, then its outcome.
+	if events := auditEvents(t, e); !containsInOrder(events, "challenge.issued", "sms.sending", "sms.state") {
+		t.Fatalf("audit events %v", events)
+	}
 	// A payee GSM 03.38 lacks goes as UCS-2, and still fits.
 	e.d.Clock.Advance(2 * time.Hour) // past the hour's 5 SMS
 	_, ref3 := start("4500", "Zoë's Café")
