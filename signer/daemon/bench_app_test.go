@@ -215,4 +215,3 @@ func (w *benchWorld) collect(b *testing.B, ref string) string {
 func (w *benchWorld) cancel(b *testing.B, ref string) {
 	w.rpPost(b, "/rp/v1/cancel", map[string]string{"orderRef": ref}, nil)
 }
-
