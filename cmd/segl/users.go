@@ -91,6 +91,30 @@ func usersCommand() *cli.Command {
 				}},
 			},
 			{
+				Name:  "identity",
+				Usage: "the user's identity attributes, which a passport's holder must match",
+				Subcommands: []*cli.Command{{
+					Name:  "set",
+					Usage: "set surname, given names, date of birth and nationality as in the user's passport; they are not shown again",
+					Flags: []cli.Flag{id,
+						&cli.StringFlag{Name: "surname", Usage: "the surname, as the user writes it (Ørsted, not OERSTED)", Required: true},
+						&cli.StringFlag{Name: "given-names", Usage: "the given names, as the user writes them"},
+						&cli.StringFlag{Name: "date-of-birth", Usage: "YYYY-MM-DD", Required: true},
+						&cli.StringFlag{Name: "nationality", Usage: "ICAO 9303 code: DNK, GBR, D for Germany"},
+					},
+					Action: func(c *cli.Context) error {
+						var u admin.UserView
+						body := admin.Identity{Surname: c.String("surname"), GivenNames: c.String("given-names"), DateOfBirth: c.String("date-of-birth"),
+							Nationality: c.String("nationality")}
+						if err := call(c, "PUT", "/admin/v1/users/"+url.PathEscape(c.String("id"))+"/identity", body, &u); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "identity of %s set\n", u.ID)
+						return nil
+					},
+				}},
+			},
+			{
 				Name:  "phone",
 				Usage: "the user's mobile number, for SMS codes",
 				Subcommands: []*cli.Command{{
@@ -155,7 +179,7 @@ func printUser(c *cli.Context, u *admin.UserView) {
 	if u.Phone != "" {
 		fmt.Fprintf(w, "phone:\t%s\n", u.Phone)
 	}
-	fmt.Fprintf(w, "state:\t%s\npassword:\t%v\nfailures:\t%d\nkey:\t%s\n", userState(u), u.HasPassword, u.Failures, u.KeyID)
+	fmt.Fprintf(w, "state:\t%s\npassword:\t%v\nidentity:\t%v\nfailures:\t%d\nkey:\t%s\n", userState(u), u.HasPassword, u.HasIdentity, u.Failures, u.KeyID)
 	w.Flush()
 	fmt.Fprint(c.App.Writer, u.Certificate)
 }

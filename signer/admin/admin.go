@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -78,22 +79,24 @@ type NewUser struct {
 // UserView is a user as the admin API shows them: never the password
 // verifier or the wrapped key.
 type UserView struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Phone        string    `json:"phone,omitempty"`
-	Disabled     bool      `json:"disabled"`
-	Blocked      bool      `json:"blocked"`
-	BlockedUntil string    `json:"blockedUntil,omitempty"`
-	Failures     int       `json:"failures"`
-	HasPassword  bool      `json:"hasPassword"`
-	Created      time.Time `json:"created"`
-	Certificate  string    `json:"certificate"` // PEM
-	KeyID        string    `json:"keyId"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Phone        string `json:"phone,omitempty"`
+	Disabled     bool   `json:"disabled"`
+	Blocked      bool   `json:"blocked"`
+	BlockedUntil string `json:"blockedUntil,omitempty"`
+	Failures     int    `json:"failures"`
+	HasPassword  bool   `json:"hasPassword"`
+	// HasIdentity: identity attributes are set (they are never shown).
+	HasIdentity bool      `json:"hasIdentity"`
+	Created     time.Time `json:"created"`
+	Certificate string    `json:"certificate"` // PEM
+	KeyID       string    `json:"keyId"`
 }
 
 func (s *Service) view(u *store.User) *UserView {
 	v := &UserView{ID: u.ID, Name: u.Name, Phone: smsgate.MaskPhone(u.Phone), Disabled: u.Disabled, Failures: u.Failures,
-		HasPassword: u.Password != "", Created: u.Created,
+		HasPassword: u.Password != "", HasIdentity: u.Identity.Set(), Created: u.Created,
 		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Certificate}))}
 	if u.Blocked(s.now()) {
 		v.Blocked, v.BlockedUntil = true, u.BlockedUntil.Format(time.RFC3339)
@@ -301,6 +304,67 @@ func (s *Service) SetPhone(ctx context.Context, by, id, phone string) (*UserView
 		}
 		_, err = tx.Audit(audit.Record{Time: now, Event: event, Actor: officer(by), Subject: "user:" + id, Outcome: "ok",
 			Details: map[string]string{"phone": smsgate.MaskPhone(phone)}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(u), nil
+}
+
+// Identity is the body of PUT /admin/v1/users/{id}/identity.
+type Identity struct {
+	Surname     string `json:"surname"`
+	GivenNames  string `json:"givenNames"`
+	DateOfBirth string `json:"dateOfBirth"` // YYYY-MM-DD
+	Nationality string `json:"nationality,omitempty"`
+}
+
+var (
+	namePattern        = regexp.MustCompile(`^\p{L}[\p{L}\p{M} '\-.]*$`)
+	nationalityPattern = regexp.MustCompile(`^[A-Z]{1,3}$`)
+)
+
+// SetIdentity sets the identity attributes a document's holder is matched
+// against. They are personal data: the audit records that they were set,
+// not what they are.
+func (s *Service) SetIdentity(ctx context.Context, by, id string, in *Identity) (*UserView, error) {
+	for _, f := range []struct{ name, v string }{{"surname", in.Surname}, {"givenNames", in.GivenNames}} {
+		if f.v == "" && f.name == "surname" {
+			return nil, invalid("surname is empty")
+		}
+		if f.v == "" {
+			continue
+		}
+		if utf8.RuneCountInString(f.v) > 100 || !namePattern.MatchString(f.v) {
+			return nil, invalid("%s must be 1 to 100 letters, spaces, hyphens, apostrophes and full stops, beginning with a letter", f.name)
+		}
+		if err := orders.CheckShown(f.name, f.v, false); err != nil {
+			return nil, err
+		}
+	}
+	birth, err := time.Parse(time.DateOnly, in.DateOfBirth)
+	if err != nil || birth.Format(time.DateOnly) != in.DateOfBirth || !birth.Before(s.now()) || birth.Year() < 1900 {
+		return nil, invalid("dateOfBirth must be a date in the past, YYYY-MM-DD")
+	}
+	nat := in.Nationality
+	if nat != "" {
+		if !nationalityPattern.MatchString(nat) {
+			return nil, invalid("nationality must be an ICAO 9303 code: 1 to 3 capital letters (D for Germany, DNK, GBR)")
+		}
+		nat += strings.Repeat("<", 3-len(nat))
+	}
+	now := s.now()
+	var u *store.User
+	err = s.Store.Update(ctx, func(tx store.Tx) (err error) {
+		if u, err = tx.User(id); err != nil {
+			return err
+		}
+		u.Identity = store.Identity{Surname: in.Surname, GivenNames: in.GivenNames, DateOfBirth: in.DateOfBirth, Nationality: nat}
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminUserIdentitySet, Actor: officer(by), Subject: "user:" + id, Outcome: "ok"})
 		return err
 	})
 	if err != nil {

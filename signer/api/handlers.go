@@ -469,6 +469,20 @@ func (s *Server) setPhone(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, u)
 }
 
+func (s *Server) setIdentity(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[admin.Identity](s, w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.admin.SetIdentity(r.Context(), callerOf(r).ID, r.PathValue("id"), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
 func (s *Server) deletePhone(w http.ResponseWriter, r *http.Request) {
 	u, err := s.admin.SetPhone(r.Context(), callerOf(r).ID, r.PathValue("id"), "")
 	if err != nil {

@@ -213,6 +213,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /admin/v1/users/{id}/password", off(s.setPassword))
 	m.HandleFunc("PUT /admin/v1/users/{id}/phone", off(s.setPhone))
 	m.HandleFunc("DELETE /admin/v1/users/{id}/phone", off(s.deletePhone))
+	m.HandleFunc("PUT /admin/v1/users/{id}/identity", off(s.setIdentity))
 	m.HandleFunc("GET /admin/v1/sms", off(s.listSMS))
 	m.HandleFunc("GET /admin/v1/plugins", off(s.listPlugins))
 	m.HandleFunc("POST /admin/v1/rps", off(s.createRP))

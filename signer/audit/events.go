@@ -39,6 +39,7 @@ const (
 	AdminUserPasswordSet   = "admin.user.password_set"
 	AdminUserPhoneSet      = "admin.user.phone_set"
 	AdminUserPhoneDeleted  = "admin.user.phone_deleted"
+	AdminUserIdentitySet   = "admin.user.identity_set"
 	AdminRPCreated         = "admin.rp.created"
 	AdminRPDisabled        = "admin.rp.disabled"
 	AdminRPEnabled         = "admin.rp.enabled"

@@ -227,11 +227,26 @@ type User struct {
 	// orders, until an order completes (signer/factors).
 	Lockout
 
+	// Identity is what a document's holder is matched against; zero when
+	// none is set.
+	Identity Identity
+
 	// SigningKey is the user's signing key, wrapped under the KEK
 	// (hsm.WrappedKey's binary form); Certificate is its DER certificate.
 	SigningKey  []byte
 	Certificate []byte
 }
+
+// Identity is a user's identity attributes, as an officer set them.
+type Identity struct {
+	Surname     string
+	GivenNames  string
+	DateOfBirth string // YYYY-MM-DD
+	Nationality string // ICAO three-letter code, or ""
+}
+
+// Set reports whether the identity was set.
+func (i Identity) Set() bool { return i.Surname != "" }
 
 // Lockout is the failure count of something that can be guessed at: a
 // user, an OTP token. signer/factors owns its rules.

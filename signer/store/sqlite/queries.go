@@ -39,12 +39,14 @@ func notFound(err error, what string) error {
 
 // Users.
 
-const userCols = `id, name, phone, disabled, created, password, failures, blocks, blocked_until, signing_key, certificate`
+const userCols = `id, name, phone, disabled, created, password, failures, blocks, blocked_until, signing_key, certificate,
+	identity_surname, identity_given_names, identity_birth, identity_nationality`
 
 func scanUser(s interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	var created, blocked int64
-	err := s.Scan(&u.ID, &u.Name, &u.Phone, &u.Disabled, &created, &u.Password, &u.Failures, &u.Blocks, &blocked, &u.SigningKey, &u.Certificate)
+	err := s.Scan(&u.ID, &u.Name, &u.Phone, &u.Disabled, &created, &u.Password, &u.Failures, &u.Blocks, &blocked, &u.SigningKey, &u.Certificate,
+		&u.Identity.Surname, &u.Identity.GivenNames, &u.Identity.DateOfBirth, &u.Identity.Nationality)
 	u.Created, u.BlockedUntil = fromNanos(created), fromNanos(blocked)
 	return &u, err
 }
@@ -75,8 +77,9 @@ func (r reader) Users() ([]*store.User, error) {
 }
 
 func (t *txn) CreateUser(u *store.User) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.Phone, boolInt(u.Disabled), nanos(u.Created), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate)
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.Phone, boolInt(u.Disabled), nanos(u.Created), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
+		u.Identity.Surname, u.Identity.GivenNames, u.Identity.DateOfBirth, u.Identity.Nationality)
 	if isUnique(err) {
 		return fmt.Errorf("user %s: %w", u.ID, store.ErrExists)
 	}
@@ -85,8 +88,10 @@ func (t *txn) CreateUser(u *store.User) error {
 
 func (t *txn) UpdateUser(u *store.User) error {
 	res, err := t.q.ExecContext(t.ctx, `UPDATE users SET name = ?, phone = ?, disabled = ?, password = ?, failures = ?, blocks = ?,
-		blocked_until = ?, signing_key = ?, certificate = ? WHERE id = ?`,
-		u.Name, u.Phone, boolInt(u.Disabled), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate, u.ID)
+		blocked_until = ?, signing_key = ?, certificate = ?, identity_surname = ?, identity_given_names = ?, identity_birth = ?,
+		identity_nationality = ? WHERE id = ?`,
+		u.Name, u.Phone, boolInt(u.Disabled), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
+		u.Identity.Surname, u.Identity.GivenNames, u.Identity.DateOfBirth, u.Identity.Nationality, u.ID)
 	return affected(res, err, "user "+u.ID)
 }
 

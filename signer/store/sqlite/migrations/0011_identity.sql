@@ -1,0 +1,7 @@
+-- Identity attributes (issue 13): what a passport's MRZ is matched
+-- against. Names as the user writes them (the match transliterates);
+-- birth as YYYY-MM-DD; nationality ICAO's three letters, or ''.
+ALTER TABLE users ADD COLUMN identity_surname     TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN identity_given_names TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN identity_birth       TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN identity_nationality TEXT NOT NULL DEFAULT '';
