@@ -28,6 +28,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/segl/segl/signer/smsgate"
+	"github.com/segl/segl/tokens/dlcode"
 )
 
 // Config is segld's configuration.
@@ -110,6 +111,9 @@ type Orders struct {
 	ChallengesPerHour int      `yaml:"challenges-per-hour"`
 	AssertionLifetime Duration `yaml:"assertion-lifetime"`
 	QRMaxAge          Duration `yaml:"qr-max-age"`
+	// DocumentCheckFrom: a payment at or above this amount (minor units,
+	// by currency) needs a passport check besides its two factors.
+	DocumentCheckFrom map[string]int64 `yaml:"document-check-from"`
 }
 
 // App is the code app's policy.
@@ -514,6 +518,14 @@ func (c *Config) validate(e *errs) {
 	between("orders.challenges-per-hour", c.Orders.ChallengesPerHour, 1, 1000)
 	within("orders.assertion-lifetime", c.Orders.AssertionLifetime, 10*time.Second, time.Hour)
 	within("orders.qr-max-age", c.Orders.QRMaxAge, time.Second, time.Minute)
+	for cur, amount := range c.Orders.DocumentCheckFrom {
+		if !dlcode.ActiveCurrency(cur) {
+			e.add("orders.document-check-from."+cur, "%q is not an active ISO 4217 currency", cur)
+		}
+		if amount < 1 {
+			e.add("orders.document-check-from."+cur, "%d; an amount in minor units, 1 or more", amount)
+		}
+	}
 	between("otp.look-ahead", c.OTP.LookAhead, 1, 100)
 	between("otp.resync-window", c.OTP.ResyncWindow, c.OTP.LookAhead, 1000)
 	between("otp.totp-window", c.OTP.TOTPWindow, 1, 10)

@@ -163,7 +163,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		orders.Config{Expiry: time.Duration(cfg.Orders.Expiry), MaxFailures: cfg.Orders.MaxFailures, Block: time.Duration(cfg.Orders.Block),
 			ChallengeReissues: cfg.Orders.ChallengeReissues, ChallengesPerHour: cfg.Orders.ChallengesPerHour,
 			AssertionLifetime: time.Duration(cfg.Orders.AssertionLifetime), QRMaxAge: time.Duration(cfg.Orders.QRMaxAge),
-			MaxDevices: cfg.App.MaxDevices},
+			MaxDevices: cfg.App.MaxDevices, DocumentCheckFrom: cfg.Orders.DocumentCheckFrom},
 		d.clock, fs...)
 	clientCAs, err := config.ReadCertificates(cfg.Path(cfg.TLS.ClientCA))
 	if err != nil {

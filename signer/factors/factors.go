@@ -44,6 +44,8 @@ const (
 	SMS Type = "sms"
 	// App is the code app's approval, given through the app API only.
 	App Type = "app"
+	// Passport is the chip check of the holder's passport or ID card.
+	Passport Type = "passport"
 )
 
 // Category is the PSD2 element a factor belongs to. Two factors complete

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,9 @@ const (
 	HintStartFailed = "startFailed"
 	HintBlocked     = "userBlocked"
 	HintUserCancel  = "userCancel"
+	// HintDocumentCheck: the order's two factors are in, and it waits for
+	// a passport check (step-up).
+	HintDocumentCheck = "documentCheckRequired"
 	// HintActivationFailed ends an activation whose password or card
 	// code was wrong.
 	HintActivationFailed = "activationFailed"
@@ -77,6 +81,9 @@ type Config struct {
 	ChallengeReissues int           // a challenge issued again for one order at most this often; default 3
 	ChallengesPerHour int           // challenges one user may be given in an hour; default 20
 	MaxDevices        int           // active app devices per user; default 3
+	// DocumentCheckFrom: payments at or above the amount (minor units, by
+	// currency) need a passport check besides their two factors.
+	DocumentCheckFrom map[string]int64
 }
 
 // Service runs orders.
@@ -181,6 +188,7 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 		}
 		o.Payment = string(b)
 	}
+	o.RequiresDocument = (req.Requirement != nil && req.Requirement.DocumentCheck) || s.stepUp(req.Payment)
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := s.expire(tx, now); err != nil {
 			return err
@@ -497,6 +505,9 @@ func (s *Service) settle(ctx context.Context, ref string, st settlement, now tim
 		if accepted > 0 && o.State == store.StatePending {
 			resp.Accepted = accepted == len(st.passes)
 			o.Hint = HintUserSign
+			if o.RequiresDocument && s.twoFactors(o) && !s.complete(o) {
+				o.Hint = HintDocumentCheck
+			}
 		}
 		switch {
 		case o.State != store.StatePending:
@@ -557,10 +568,31 @@ func (s *Service) rejected(tx store.Tx, o *store.Order, v factors.Verdict, actor
 	return err
 }
 
+// stepUp reports whether a payment is large enough to need a passport
+// check (orders.document-check-from).
+func (s *Service) stepUp(p *factors.Payment) bool {
+	if p == nil {
+		return false
+	}
+	from, ok := s.cfg.DocumentCheckFrom[p.Currency]
+	if !ok {
+		return false
+	}
+	amount, err := strconv.ParseInt(p.AmountMinor, 10, 64)
+	return err == nil && amount >= from
+}
+
 // complete reports whether an order's passed factors complete it: two
-// categories, and for a payment a dynamically linked one (PSD2 RTS art. 5:
-// a code card or token code alone does not depend on amount and payee).
+// categories, for a payment a dynamically linked one (PSD2 RTS art. 5:
+// a code card or token code alone does not depend on amount and payee),
+// and a passport check when the order requires one.
 func (s *Service) complete(o *store.Order) bool {
+	return s.twoFactors(o) && (!o.RequiresDocument || slices.Contains(o.Factors, string(factors.Passport)))
+}
+
+// twoFactors reports whether the passed factors are two independent ones,
+// linked for a payment.
+func (s *Service) twoFactors(o *store.Order) bool {
 	if o.Payment != "" && !slices.ContainsFunc(o.Factors, func(t string) bool {
 		l, ok := s.factors[factors.Type(t)].(factors.Linker)
 		return ok && l.Linked()

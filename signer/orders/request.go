@@ -36,6 +36,14 @@ type StartRequest struct {
 	DocumentDigest  string           `json:"documentDigest,omitempty"`
 	EndUserIP       string           `json:"endUserIp"`
 	Payment         *factors.Payment `json:"payment,omitempty"`
+	// Requirement is what the relying party asks beyond two factors.
+	Requirement *Requirement `json:"requirement,omitempty"`
+}
+
+// Requirement is a relying party's demand on how an order completes.
+type Requirement struct {
+	// DocumentCheck: a passing passport check besides the two factors.
+	DocumentCheck bool `json:"documentCheck"`
 }
 
 var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)

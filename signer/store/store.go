@@ -328,6 +328,9 @@ type Order struct {
 	AppChallenge string
 	// UserVerification is how the approving device's key was unlocked.
 	UserVerification string
+	// RequiresDocument: the order needs a passport check besides its two
+	// factors.
+	RequiresDocument bool
 }
 
 // PurposeActivation marks an order that activates a device.

@@ -439,6 +439,7 @@ orders:
   challenges-per-hour: 20
   assertion-lifetime: 5m
   qr-max-age: 3s
+  document-check-from: {}
 otp:
   look-ahead: 10
   resync-window: 100

@@ -218,7 +218,7 @@ func (t *txn) UpdateOfficer(o *store.Caller) error {
 
 const orderCols = `ref, rp, user_id, kind, state, hint, user_visible_data, document_digest, end_user_ip,
 	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion, challenge, payment,
-	purpose, device_id, app_challenge, user_verification`
+	purpose, device_id, app_challenge, user_verification, requires_document`
 
 func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 	var o store.Order
@@ -226,7 +226,7 @@ func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 	var factors string
 	err := s.Scan(&o.Ref, &o.RP, &o.User, &o.Kind, &o.State, &o.Hint, &o.UserVisibleData, &o.DocumentDigest, &o.EndUserIP,
 		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion, &o.Challenge, &o.Payment,
-		&o.Purpose, &o.Device, &o.AppChallenge, &o.UserVerification)
+		&o.Purpose, &o.Device, &o.AppChallenge, &o.UserVerification, &o.RequiresDocument)
 	if err != nil {
 		return nil, err
 	}
@@ -306,10 +306,11 @@ func factorsJSON(f []string) string {
 }
 
 func (t *txn) CreateOrder(o *store.Order) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
 		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
-		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment, o.Purpose, o.Device, o.AppChallenge, o.UserVerification)
+		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment, o.Purpose, o.Device, o.AppChallenge, o.UserVerification,
+		boolInt(o.RequiresDocument))
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}
