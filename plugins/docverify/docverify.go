@@ -88,10 +88,10 @@ type Check struct {
 // Holder is DG1's MRZ.
 type Holder struct {
 	DocumentCode, IssuingState, DocumentNumber string
-	Surname, GivenNames, Nationality          string
-	DateOfBirth                               string // YYYY-MM-DD
-	Sex                                       string
-	DateOfExpiry                              string // YYYY-MM-DD
+	Surname, GivenNames, Nationality           string
+	DateOfBirth                                string // YYYY-MM-DD
+	Sex                                        string
+	DateOfExpiry                               string // YYYY-MM-DD
 }
 
 // Verdict is a verifier's answer on a document.
