@@ -8,7 +8,7 @@ export CGO_ENABLED := 1
 
 DEV_DIR ?= .segl
 
-.PHONY: all deps build test vet fmt-check run bench drill fuzz clean install man generate
+.PHONY: all deps build test vet fmt-check run bench drill realdata fuzz clean install man generate
 
 all: build
 
@@ -29,8 +29,10 @@ fmt-check:
 
 vet: deps
 	$(GO) vet ./...
-	@# The drills are built by make test too, so that they cannot rot.
+	@# The drills and the real-data tests are built by make test too, so
+	@# that they cannot rot.
 	$(GO) vet -tags drill ./...
+	$(GO) vet -tags realdata ./...
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 18m ./...
@@ -47,6 +49,13 @@ run: build
 # plugin killed every second under load), too long for make test.
 drill: deps
 	$(GO) test -race -count=1 -tags drill -run Drill -timeout 30m ./...
+
+# The document verifier against real public passports and master lists,
+# which are kept outside the repository (never copied in):
+# SEGL_ICAO_TESTDATA names their directory (see its PROVENANCE.md).
+SEGL_ICAO_TESTDATA ?= $(abspath ../shared/testdata/icao)
+realdata: deps
+	SEGL_ICAO_TESTDATA=$(SEGL_ICAO_TESTDATA) $(GO) test -count=1 -tags realdata ./plugins/docverify/...
 
 # Benchmarks: figures to record in bench/RESULTS.md.
 bench: deps
