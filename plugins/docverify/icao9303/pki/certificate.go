@@ -1,0 +1,370 @@
+package pki
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"math/big"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Certificate is an X.509 certificate (RFC 5280) as far as an ICAO
+// verifier needs it. Every byte slice is a copy the caller may keep.
+type Certificate struct {
+	Raw               []byte // the whole certificate
+	RawTBSCertificate []byte // what the signature covers
+	// Version is 1, 2 or 3.
+	Version      int
+	SerialNumber *big.Int
+	// SignatureAlgorithm is the certificate's signatureAlgorithm, which
+	// the TBS's signature field equals.
+	SignatureAlgorithm AlgorithmIdentifier
+	Signature          []byte
+
+	RawIssuer, RawSubject []byte // the DER of the Names
+	Issuer, Subject       Name
+	NotBefore, NotAfter   time.Time
+
+	RawSubjectPublicKeyInfo []byte
+	PublicKeyAlgorithm      AlgorithmIdentifier
+	// PublicKey is *rsa.PublicKey or *ECPublicKey.
+	PublicKey PublicKey
+
+	SubjectKeyID   []byte
+	AuthorityKeyID []byte // the authorityKeyIdentifier's keyIdentifier
+	// KeyUsage is 0 when the certificate has no keyUsage extension.
+	KeyUsage x509.KeyUsage
+	// BasicConstraintsValid is set when the certificate has a
+	// basicConstraints extension; IsCA and MaxPathLen (−1: no limit)
+	// are its values.
+	BasicConstraintsValid bool
+	IsCA                  bool
+	MaxPathLen            int
+
+	// Extensions are all the extensions, in order.
+	Extensions []Extension
+	// UnhandledCriticalExtensions are the critical extensions other than
+	// the four this package reads (subjectKeyIdentifier,
+	// authorityKeyIdentifier, keyUsage, basicConstraints). The caller
+	// decides what to do with a certificate that has any.
+	UnhandledCriticalExtensions []asn1.ObjectIdentifier
+}
+
+// Extension is a certificate, CRL or CRL entry extension.
+type Extension struct {
+	ID       asn1.ObjectIdentifier
+	Critical bool
+	Value    []byte // the contents of the extnValue OCTET STRING
+}
+
+var (
+	oidExtSubjectKeyID   = asn1.ObjectIdentifier{2, 5, 29, 14}
+	oidExtKeyUsage       = asn1.ObjectIdentifier{2, 5, 29, 15}
+	oidExtBasicConstr    = asn1.ObjectIdentifier{2, 5, 29, 19}
+	oidExtCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidExtReasonCode     = asn1.ObjectIdentifier{2, 5, 29, 21}
+	oidExtAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
+
+// ParseCertificate parses one DER certificate, with nothing after it.
+// Errors wrap ErrMalformed for bad encodings, and ErrUnsupportedAlgorithm,
+// ErrUnknownCurve or ErrInvalidPoint for subject keys this package cannot
+// use.
+func ParseCertificate(der []byte) (*Certificate, error) {
+	c, err := parseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	return c, nil
+}
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+func parseCertificate(der []byte) (*Certificate, error) {
+	der = bytes.Clone(der)
+	input := cryptobyte.String(der)
+	var cert, tbs cryptobyte.String
+	if !input.ReadASN1Element(&cert, cbasn1.SEQUENCE) {
+		return nil, malformed("not a DER SEQUENCE")
+	}
+	if !input.Empty() {
+		return nil, malformed("%d bytes after the certificate", len(input))
+	}
+	c := &Certificate{Raw: cert, MaxPathLen: -1}
+	if !cert.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
+		return nil, malformed("tbsCertificate")
+	}
+	c.RawTBSCertificate = tbs
+	var ok bool
+	if c.SignatureAlgorithm, ok = readAlgorithmIdentifier(&cert); !ok {
+		return nil, malformed("signatureAlgorithm")
+	}
+	var err error
+	if c.Signature, err = readSignatureBits(&cert); err != nil {
+		return nil, err
+	}
+	if !cert.Empty() {
+		return nil, malformed("data after signatureValue")
+	}
+
+	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return nil, malformed("tbsCertificate")
+	}
+	var version int64
+	if !tbs.ReadOptionalASN1Integer(&version, cbasn1.Tag(0).Constructed().ContextSpecific(), int64(0)) || version < 0 || version > 2 {
+		return nil, malformed("version")
+	}
+	c.Version = int(version) + 1
+	c.SerialNumber = new(big.Int)
+	if !tbs.ReadASN1Integer(c.SerialNumber) {
+		return nil, malformed("serialNumber")
+	}
+	inner, ok := readAlgorithmIdentifier(&tbs)
+	if !ok {
+		return nil, malformed("signature")
+	}
+	if !inner.Equal(c.SignatureAlgorithm) {
+		return nil, malformed("signature algorithm %s in the TBS, %s outside", inner, c.SignatureAlgorithm)
+	}
+	if c.RawIssuer, c.Issuer, err = readRawName(&tbs, "issuer"); err != nil {
+		return nil, err
+	}
+	var validity cryptobyte.String
+	if !tbs.ReadASN1(&validity, cbasn1.SEQUENCE) {
+		return nil, malformed("validity")
+	}
+	if c.NotBefore, err = readTime(&validity, "notBefore"); err != nil {
+		return nil, err
+	}
+	if c.NotAfter, err = readTime(&validity, "notAfter"); err != nil {
+		return nil, err
+	}
+	if !validity.Empty() {
+		return nil, malformed("validity")
+	}
+	if c.RawSubject, c.Subject, err = readRawName(&tbs, "subject"); err != nil {
+		return nil, err
+	}
+	var spki cryptobyte.String
+	if !tbs.ReadASN1Element(&spki, cbasn1.SEQUENCE) {
+		return nil, malformed("subjectPublicKeyInfo")
+	}
+	c.RawSubjectPublicKeyInfo = spki
+	if c.PublicKeyAlgorithm, c.PublicKey, err = readSubjectPublicKeyInfo(&spki); err != nil {
+		return nil, fmt.Errorf("subject public key: %w", err)
+	}
+	// issuerUniqueID [1] and subjectUniqueID [2]: v2 and v3 only; not kept.
+	for _, tag := range []cbasn1.Tag{cbasn1.Tag(1).ContextSpecific(), cbasn1.Tag(2).ContextSpecific()} {
+		if tbs.PeekASN1Tag(tag) {
+			if c.Version < 2 || !tbs.SkipASN1(tag) {
+				return nil, malformed("unique identifier")
+			}
+		}
+	}
+	if tbs.PeekASN1Tag(cbasn1.Tag(3).Constructed().ContextSpecific()) {
+		var exts cryptobyte.String
+		if c.Version != 3 || !tbs.ReadASN1(&exts, cbasn1.Tag(3).Constructed().ContextSpecific()) {
+			return nil, malformed("extensions outside a v3 certificate")
+		}
+		if c.Extensions, err = readExtensions(&exts); err != nil {
+			return nil, err
+		}
+		if !exts.Empty() {
+			return nil, malformed("data after the extensions")
+		}
+	}
+	if !tbs.Empty() {
+		return nil, malformed("unknown data at the end of the TBS")
+	}
+	for _, e := range c.Extensions {
+		if err := c.applyExtension(e); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func readSignatureBits(s *cryptobyte.String) ([]byte, error) {
+	var bits asn1.BitString
+	if !s.ReadASN1BitString(&bits) || bits.BitLength%8 != 0 {
+		return nil, malformed("signatureValue")
+	}
+	return bits.Bytes, nil
+}
+
+func readRawName(s *cryptobyte.String, what string) ([]byte, Name, error) {
+	var raw cryptobyte.String
+	if !s.ReadASN1Element(&raw, cbasn1.SEQUENCE) {
+		return nil, nil, malformed("%s", what)
+	}
+	in := raw
+	n, ok := readName(&in)
+	if !ok || !in.Empty() {
+		return nil, nil, malformed("%s name", what)
+	}
+	return raw, n, nil
+}
+
+// readTime reads a Time (UTCTime or GeneralizedTime), in UTC ("Z") as
+// RFC 5280 requires.
+func readTime(s *cryptobyte.String, what string) (time.Time, error) {
+	var t time.Time
+	var raw cryptobyte.String
+	peek := *s
+	ok, wantLen := false, 0
+	switch {
+	case s.PeekASN1Tag(cbasn1.UTCTime):
+		ok, wantLen = peek.ReadASN1(&raw, cbasn1.UTCTime) && s.ReadASN1UTCTime(&t), len("YYMMDDHHMMSSZ")
+	case s.PeekASN1Tag(cbasn1.GeneralizedTime):
+		ok, wantLen = peek.ReadASN1(&raw, cbasn1.GeneralizedTime) && s.ReadASN1GeneralizedTime(&t), len("YYYYMMDDHHMMSSZ")
+	}
+	// RFC 5280, 4.1.2.5: in UTC, with seconds, without fractions.
+	if !ok || len(raw) != wantLen || raw[wantLen-1] != 'Z' {
+		return time.Time{}, malformed("%s", what)
+	}
+	return t, nil
+}
+
+func readExtensions(s *cryptobyte.String) ([]Extension, error) {
+	var seq cryptobyte.String
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || seq.Empty() {
+		return nil, malformed("extensions")
+	}
+	var exts []Extension
+	seen := map[string]bool{}
+	for !seq.Empty() {
+		var ext cryptobyte.String
+		var e Extension
+		if !seq.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1ObjectIdentifier(&e.ID) ||
+			!readOptionalBoolean(&ext, &e.Critical) ||
+			!ext.ReadASN1Bytes(&e.Value, cbasn1.OCTET_STRING) || !ext.Empty() {
+			return nil, malformed("extension")
+		}
+		if seen[e.ID.String()] {
+			return nil, malformed("extension %v twice", e.ID)
+		}
+		seen[e.ID.String()] = true
+		exts = append(exts, e)
+	}
+	return exts, nil
+}
+
+// readOptionalBoolean reads a BOOLEAN DEFAULT FALSE, with two
+// departures from DER that change nothing signed: an explicit FALSE
+// (DER leaves the default out), and TRUE written as a byte other than
+// FF (BER; Ukraine's CSCA of 2015 has cA = 01).
+func readOptionalBoolean(s *cryptobyte.String, out *bool) bool {
+	*out = false
+	if !s.PeekASN1Tag(cbasn1.BOOLEAN) {
+		return true
+	}
+	var v cryptobyte.String
+	if !s.ReadASN1(&v, cbasn1.BOOLEAN) || len(v) != 1 {
+		return false
+	}
+	*out = v[0] != 0
+	return true
+}
+
+func (c *Certificate) applyExtension(e Extension) error {
+	v := cryptobyte.String(e.Value)
+	switch {
+	case e.ID.Equal(oidExtSubjectKeyID):
+		if !v.ReadASN1Bytes(&c.SubjectKeyID, cbasn1.OCTET_STRING) || !v.Empty() {
+			return malformed("subjectKeyIdentifier")
+		}
+	case e.ID.Equal(oidExtAuthorityKeyID):
+		id, err := parseAuthorityKeyID(v)
+		if err != nil {
+			return err
+		}
+		c.AuthorityKeyID = id
+	case e.ID.Equal(oidExtKeyUsage):
+		var bits asn1.BitString
+		if !v.ReadASN1BitString(&bits) || !v.Empty() {
+			return malformed("keyUsage")
+		}
+		for i := range 9 {
+			if bits.At(i) == 1 {
+				c.KeyUsage |= 1 << i
+			}
+		}
+	case e.ID.Equal(oidExtBasicConstr):
+		var seq cryptobyte.String
+		if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() ||
+			!readOptionalBoolean(&seq, &c.IsCA) {
+			return malformed("basicConstraints")
+		}
+		if seq.PeekASN1Tag(cbasn1.INTEGER) {
+			var pathLen int64
+			if !seq.ReadASN1Integer(&pathLen) || pathLen < 0 || pathLen > 1<<20 {
+				return malformed("basicConstraints pathLenConstraint")
+			}
+			c.MaxPathLen = int(pathLen)
+		}
+		if !seq.Empty() {
+			return malformed("basicConstraints")
+		}
+		c.BasicConstraintsValid = true
+	default:
+		if e.Critical {
+			c.UnhandledCriticalExtensions = append(c.UnhandledCriticalExtensions, e.ID)
+		}
+	}
+	return nil
+}
+
+// parseAuthorityKeyID returns the keyIdentifier of
+//
+//	AuthorityKeyIdentifier ::= SEQUENCE {
+//	    keyIdentifier             [0] KeyIdentifier OPTIONAL,
+//	    authorityCertIssuer       [1] GeneralNames OPTIONAL,
+//	    authorityCertSerialNumber [2] CertificateSerialNumber OPTIONAL }
+func parseAuthorityKeyID(v cryptobyte.String) ([]byte, error) {
+	var seq, id cryptobyte.String
+	var present bool
+	if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() ||
+		!seq.ReadOptionalASN1(&id, &present, cbasn1.Tag(0).ContextSpecific()) ||
+		!seq.SkipOptionalASN1(cbasn1.Tag(1).Constructed().ContextSpecific()) ||
+		!seq.SkipOptionalASN1(cbasn1.Tag(2).ContextSpecific()) || !seq.Empty() {
+		return nil, malformed("authorityKeyIdentifier")
+	}
+	return id, nil
+}
+
+// ValidAt reports whether t is within the certificate's validity,
+// NotBefore and NotAfter included.
+func (c *Certificate) ValidAt(t time.Time) bool {
+	return !t.Before(c.NotBefore) && !t.After(c.NotAfter)
+}
+
+// CheckSignatureFrom checks that issuer issued c: c names issuer's
+// subject as its issuer (Name.Equal), issuer may sign certificates (a v3
+// issuer needs basicConstraints cA; a keyUsage without keyCertSign
+// refuses), and c's signature verifies with issuer's key. It does not
+// look at validity periods, key identifiers or critical extensions.
+func (c *Certificate) CheckSignatureFrom(issuer *Certificate) error {
+	if !c.Issuer.Equal(issuer.Subject) {
+		return fmt.Errorf("%w: %q is issued by %q, not %q", ErrIssuerMismatch, c.Subject, c.Issuer, issuer.Subject)
+	}
+	if err := issuer.mayIssue(x509.KeyUsageCertSign, "keyCertSign"); err != nil {
+		return err
+	}
+	return VerifySignature(issuer.PublicKey, c.SignatureAlgorithm, 0, c.RawTBSCertificate, c.Signature)
+}
+
+func (c *Certificate) mayIssue(usage x509.KeyUsage, usageName string) error {
+	if c.Version == 3 && !c.BasicConstraintsValid || c.BasicConstraintsValid && !c.IsCA {
+		return fmt.Errorf("%w: %q is not a CA (basicConstraints)", ErrNotAuthorized, c.Subject)
+	}
+	if c.KeyUsage != 0 && c.KeyUsage&usage == 0 {
+		return fmt.Errorf("%w: %q's keyUsage lacks %s", ErrNotAuthorized, c.Subject, usageName)
+	}
+	return nil
+}
