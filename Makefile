@@ -21,7 +21,7 @@ LDFLAGS := $(if $(VERSION),-X github.com/segl/segl/cmd/internal/version.stamped=
 
 build: deps
 	@command -v "$$($(GO) env CC)" >/dev/null || { echo "make: no C compiler ($$($(GO) env CC)) for cgo: run make deps" >&2; exit 1; }
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/segl ./cmd/segld ./cmd/segl-sms-outbox ./cmd/segl-sms-kannel
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/segl ./cmd/segld ./cmd/segl-sms-outbox ./cmd/segl-sms-kannel ./cmd/segl-docverify-icao9303
 
 fmt-check:
 	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -85,7 +85,7 @@ install: build man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/segl $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(PLUGINDIR)
 	install -m 0644 bin/man/segl.1 bin/man/segld.1 $(DESTDIR)$(MANDIR)/
 	install -m 0755 bin/segl bin/segld $(DESTDIR)$(BINDIR)/
-	install -m 0755 bin/segl-sms-kannel bin/segl-sms-outbox $(DESTDIR)$(PLUGINDIR)/
+	install -m 0755 bin/segl-sms-kannel bin/segl-sms-outbox bin/segl-docverify-icao9303 $(DESTDIR)$(PLUGINDIR)/
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
 		scripts/install/segld.service > $(DESTDIR)$(UNITDIR)/segld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/segld.service

@@ -22,7 +22,7 @@ func TestMakeInstall(t *testing.T) {
 	}
 	for path, mode := range map[string]os.FileMode{
 		"usr/bin/segl": 0o755, "usr/bin/segld": 0o755,
-		"usr/lib/segl/segl-sms-kannel": 0o755, "usr/lib/segl/segl-sms-outbox": 0o755,
+		"usr/lib/segl/segl-sms-kannel": 0o755, "usr/lib/segl/segl-sms-outbox": 0o755, "usr/lib/segl/segl-docverify-icao9303": 0o755,
 		"usr/lib/systemd/system/segld.service": 0o644,
 		"etc/segl/segl.yaml.example":           0o640,
 		"usr/share/doc/segl/config.md":         0o644,

@@ -28,6 +28,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/segl/segl/plugins/docverify"
 	"github.com/segl/segl/signer/store"
 )
 
@@ -105,6 +106,9 @@ type Attempt struct {
 	// (its request signature verified) and what it signed.
 	Device   *store.Device
 	Approval *Approval
+	// Document is a passport check's: the chip's files and its answer to
+	// the challenge.
+	Document *docverify.Document
 }
 
 // Approval is what a device sent to approve or reject an order.
