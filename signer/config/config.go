@@ -57,6 +57,8 @@ type Config struct {
 	// Plugins are the issuer's adapters, each a process of its own.
 	Plugins []Plugin `yaml:"plugins"`
 	SMS     SMS      `yaml:"sms"`
+	// Documents is the passport check's verifier.
+	Documents Documents `yaml:"documents"`
 	// Officers are the officers, by certificate: the config is the truth,
 	// and one taken out of it is removed at the next start.
 	Officers []Officer `yaml:"officers"`
@@ -171,6 +173,12 @@ type Plugin struct {
 	// Config is passed to the plugin as it starts. Secrets are named by
 	// file (a key ending in -file), never written here.
 	Config map[string]string `yaml:"config"`
+}
+
+// Documents is how identity documents are checked.
+type Documents struct {
+	Verifier string   `yaml:"verifier"` // the plugin (contract docverify), or "" for no passport factor
+	Timeout  Duration `yaml:"timeout"`  // of each check
 }
 
 // SMS is how codes are sent by SMS.
@@ -339,6 +347,7 @@ func (c *Config) defaults() {
 	str(&c.Keys.CodeCard, "codecard")
 	str(&c.Keys.DLCode, "dlcode")
 	num(&c.App.MaxDevices, 3)
+	dur(&c.Documents.Timeout, 10*time.Second)
 	dur(&c.Orders.Expiry, 3*time.Minute)
 	num(&c.Orders.MaxFailures, 5)
 	dur(&c.Orders.Block, 15*time.Minute)
@@ -386,8 +395,8 @@ func (c *Config) validatePlugins(e *errs) {
 			e.add(at+".name", "%q is another plugin's name too", p.Name)
 		}
 		contracts[p.Name] = p.Contract
-		if p.Contract != "sms" {
-			e.add(at+".contract", "%q; the contract segld knows is sms", p.Contract)
+		if p.Contract != "sms" && p.Contract != "docverify" {
+			e.add(at+".contract", "%q; the contracts segld knows are sms and docverify", p.Contract)
 		}
 		if !filepath.IsAbs(p.Command) {
 			e.add(at+".command", "%q is not an absolute path", p.Command)
@@ -418,6 +427,15 @@ func (c *Config) validatePlugins(e *errs) {
 		}
 	}
 	within("sms.timeout", c.SMS.Timeout, 100*time.Millisecond, time.Minute)
+	within("documents.timeout", c.Documents.Timeout, 100*time.Millisecond, time.Minute)
+	if v := c.Documents.Verifier; v != "" {
+		switch contract, ok := contracts[v]; {
+		case !ok:
+			e.add("documents.verifier", "%q is not a plugin's name (plugins[].name)", v)
+		case contract != "docverify":
+			e.add("documents.verifier", "%q is a %s plugin, not a document verifier", v, contract)
+		}
+	}
 	if c.SMS.CodesPerOrder < 1 || c.SMS.CodesPerOrder > 10 {
 		e.add("sms.codes-per-order", "%d; between 1 and 10", c.SMS.CodesPerOrder)
 	}

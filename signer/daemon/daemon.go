@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/segl/segl/hsm"
+	"github.com/segl/segl/plugins/docverify"
 	"github.com/segl/segl/plugins/host"
 	"github.com/segl/segl/plugins/sms"
 	"github.com/segl/segl/signer/activation"
@@ -213,12 +214,17 @@ func (d *Daemon) startPlugins() error {
 		switch p.Contract {
 		case "sms":
 			c = sms.HostContract
+		case "docverify":
+			c = docverify.HostContract
 		}
 		pl, err := d.plugins.Add(context.Background(), c, host.Spec{Name: p.Name, Command: p.Command, SHA256: p.SHA256, Settings: p.Config})
 		if err != nil {
 			return fmt.Errorf("plugins[%d]: %w", i, err)
 		}
 		byName[p.Name] = pl
+	}
+	if v := d.cfg.Documents.Verifier; v != "" {
+		d.Orders.AddFactor(&factors.PassportFactor{Verifier: d.verifier(byName[v])})
 	}
 	if len(d.cfg.SMS.Adapters) == 0 {
 		return nil
@@ -233,6 +239,36 @@ func (d *Daemon) startPlugins() error {
 	d.Orders.SetPaymentCheck(challenge.CheckPayment)
 	d.Orders.SetDeviceNotice(d.deviceNotice)
 	return nil
+}
+
+// verifier is the document verifier plugin p, each check bounded by
+// documents.timeout.
+func (d *Daemon) verifier(p *host.Plugin) func(ctx context.Context) (docverify.Verifier, error) {
+	return func(ctx context.Context) (docverify.Verifier, error) {
+		raw, err := p.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return timedVerifier{raw.(docverify.Verifier), time.Duration(d.cfg.Documents.Timeout), p}, nil
+	}
+}
+
+// timedVerifier bounds a check and tells the host of a call that got no
+// answer.
+type timedVerifier struct {
+	docverify.Verifier
+	timeout time.Duration
+	p       *host.Plugin
+}
+
+func (t timedVerifier) Verify(ctx context.Context, doc docverify.Document) (*docverify.Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	v, err := t.Verifier.Verify(ctx, doc)
+	if err != nil && !errors.Is(err, docverify.ErrInvalid) {
+		t.p.Failed()
+	}
+	return v, err
 }
 
 // deviceNotice tells a user by SMS that a device was activated for their

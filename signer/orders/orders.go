@@ -26,6 +26,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/segl/segl/plugins/docverify"
 	"github.com/segl/segl/signer/activation"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/clock"
@@ -132,6 +133,15 @@ func New(st store.Store, iss *Issuer, acts *activation.Authority, cfg Config, cl
 		}
 	}
 	return s
+}
+
+// AddFactor accepts f besides the factors given to New (a factor whose
+// verifier is a plugin, started after the service).
+func (s *Service) AddFactor(f factors.Factor) {
+	s.factors[f.Type()] = f
+	if c, ok := f.(factors.Challenger); ok {
+		s.challengers[c.Type()] = c
+	}
 }
 
 // AddChallenger accepts challenges of c's type besides the factors' own.
@@ -402,10 +412,22 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	if !ok {
 		return nil, invalid("type %q is not a factor this server accepts (%s)", req.Type, s.factorTypes())
 	}
-	if req.Value == "" {
+	var doc *docverify.Document
+	switch {
+	case f.Type() == factors.Passport:
+		if req.Value != "" || req.Document == nil {
+			return nil, invalid("a passport factor gives document (the chip's files and its signature over the challenge), not value")
+		}
+		d, err := req.Document.decode()
+		if err != nil {
+			return nil, err
+		}
+		doc = d
+	case req.Document != nil:
+		return nil, invalid("document belongs to the passport factor")
+	case req.Value == "":
 		return nil, invalid("value is empty")
-	}
-	if utf8.RuneCountInString(req.Value) > MaxFactorValue {
+	case utf8.RuneCountInString(req.Value) > MaxFactorValue:
 		return nil, invalid("value is longer than %d characters", MaxFactorValue)
 	}
 	o, err := s.order(ctx, rp, req.OrderRef)
@@ -430,7 +452,7 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	if err := usable(u, now); err != nil {
 		return nil, err
 	}
-	verdict, err := f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: req.Value, Now: now})
+	verdict, err := f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: req.Value, Now: now, Document: doc})
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			return nil, err

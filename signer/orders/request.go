@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/segl/segl/plugins/docverify"
 	"github.com/segl/segl/signer/errs"
 	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/text"
@@ -149,7 +151,41 @@ func CheckShown(field, s string, newlines bool) error {
 type FactorRequest struct {
 	OrderRef string `json:"orderRef"`
 	Type     string `json:"type"`
-	Value    string `json:"value"`
+	Value    string `json:"value,omitempty"`
+	// Document is the passport factor's: what the chip gave.
+	Document *Document `json:"document,omitempty"`
+}
+
+// Document is a chip's files as a relying party or the app relays them:
+// EF.SOD and the data groups (by number; DG1, DG15, and DG14 for an EC
+// chip key are enough), each base64, and the chip's signature over the
+// passport challenge.
+type Document struct {
+	SOD         string            `json:"sod"`
+	DataGroups  map[string]string `json:"dataGroups"`
+	AASignature string            `json:"aaSignature"`
+}
+
+func (d *Document) decode() (*docverify.Document, error) {
+	b64 := base64.StdEncoding.Strict()
+	out := &docverify.Document{DataGroups: map[int][]byte{}}
+	var err error
+	if out.SOD, err = b64.DecodeString(d.SOD); err != nil || len(out.SOD) == 0 {
+		return nil, invalid("document.sod is not standard base64 of EF.SOD")
+	}
+	if out.AASignature, err = b64.DecodeString(d.AASignature); err != nil || len(out.AASignature) == 0 {
+		return nil, invalid("document.aaSignature is not standard base64 of the chip's signature over the challenge")
+	}
+	for k, v := range d.DataGroups {
+		n, err := strconv.Atoi(k)
+		if err != nil || n < 1 || n > 16 || strconv.Itoa(n) != k {
+			return nil, invalid("document.dataGroups: %q is not a data group number, 1 to 16", k)
+		}
+		if out.DataGroups[n], err = b64.DecodeString(v); err != nil || len(out.DataGroups[n]) == 0 {
+			return nil, invalid("document.dataGroups.%s is not standard base64 of the file", k)
+		}
+	}
+	return out, nil
 }
 
 // RefRequest is the body of /rp/v1/collect, /rp/v1/cancel and /rp/v1/qr.

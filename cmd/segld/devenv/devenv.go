@@ -372,6 +372,7 @@ func (e *Env) writeConfig(listen, opsListen, appListen, outbox string) error {
 	}
 	ops += "\napp:\n  max-devices: 3"
 	plugins := "# plugins: none (no segl-sms-outbox beside segld when this was made)\nsms: {}\n"
+	documents := "documents:\n  verifier: \"\"   # a docverify plugin (segl-docverify-icao9303) with the CSCAs to trust\n  timeout: 10s\n"
 	if outbox != "" {
 		sum, err := fileSHA256(outbox)
 		if err != nil {
@@ -469,7 +470,7 @@ officers:
   - id: dev-officer
     name: Development officer
     certificate: tls/officer.pem
-`, listen, ops, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile, strings.TrimRight(plugins, "\n"))
+`, listen, ops, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile, strings.TrimRight(plugins+documents, "\n"))
 	return writeNew(e.Config, []byte(cfg), 0o600)
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -63,11 +64,19 @@ type Options struct {
 	PluginPolicy host.Policy
 }
 
-// Adapter is an SMS adapter plugin a test builds and configures.
+// Adapter is a plugin a test builds and configures: an SMS adapter, or
+// (Contract docverify) the document verifier.
 type Adapter struct {
-	Name    string
-	Package string            // its main package, e.g. github.com/segl/segl/cmd/segl-sms-outbox
-	Config  map[string]string // plugins[].config
+	Name     string
+	Package  string            // its main package, e.g. github.com/segl/segl/cmd/segl-sms-outbox
+	Config   map[string]string // plugins[].config
+	Contract string            // "" for sms
+}
+
+// Verifier is the ICAO 9303 document verifier, trusting the CSCA files.
+func Verifier(name string, cscas ...string) Adapter {
+	return Adapter{Name: name, Package: "github.com/segl/segl/cmd/segl-docverify-icao9303", Contract: "docverify",
+		Config: map[string]string{"csca": strings.Join(cscas, ",")}}
 }
 
 // Outbox is the outbox adapter writing to file.
@@ -94,7 +103,11 @@ func build(t testing.TB, dir string, adapters []Adapter) []config.Plugin {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plugins = append(plugins, config.Plugin{Name: a.Name, Contract: "sms", Command: bin, SHA256: fmt.Sprintf("%x", sha256.Sum256(b)), Config: a.Config})
+		contract := a.Contract
+		if contract == "" {
+			contract = "sms"
+		}
+		plugins = append(plugins, config.Plugin{Name: a.Name, Contract: contract, Command: bin, SHA256: fmt.Sprintf("%x", sha256.Sum256(b)), Config: a.Config})
 	}
 	return plugins
 }
@@ -140,7 +153,12 @@ func StartWith(t testing.TB, opt Options) *Daemon {
 		opt.Config = func(c *config.Config) {
 			c.Plugins, c.SMS.Adapters = plugins, nil
 			for _, p := range plugins {
-				c.SMS.Adapters = append(c.SMS.Adapters, p.Name)
+				switch p.Contract {
+				case "sms":
+					c.SMS.Adapters = append(c.SMS.Adapters, p.Name)
+				case "docverify":
+					c.Documents.Verifier = p.Name
+				}
 			}
 			if change != nil {
 				change(c)

@@ -1,0 +1,95 @@
+package daemon_test
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/icaotest"
+	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/daemon/daemontest"
+)
+
+// A payment above orders.document-check-from: approved in the app, it
+// waits for the passport; the relying party relays the chip's files and
+// its signature over the challenge, and the order completes. Through the
+// real verifier plugin, trusting the test document's CSCA.
+func TestPassportStepUp(t *testing.T) {
+	karen := icaotest.Options{Signer: "p256", Surname: "OERSTED", GivenNames: "KAREN", DocumentNumber: "DK1234567", Nationality: "DNK",
+		Birth: time.Date(1985, 4, 17, 0, 0, 0, 0, time.UTC)}
+	passport := icaotest.New(t, karen)
+	csca := filepath.Join(t.TempDir(), "csca.der")
+	os.WriteFile(csca, passport.CSCA, 0o600)
+	a := startAppWith(t, daemontest.Options{Adapters: []daemontest.Adapter{daemontest.Verifier("icao", csca)},
+		Config: func(c *config.Config) { c.Orders.DocumentCheckFrom = map[string]int64{"DKK": 1000000} }})
+	if code := a.call(a.off, "PUT", "/admin/v1/users/karen/identity", map[string]string{"surname": "Ørsted", "givenNames": "Karen",
+		"dateOfBirth": "1985-04-17", "nationality": "DNK"}, nil); code != 200 {
+		t.Fatalf("identity: %d", code)
+	}
+	p := a.activated("karen")
+	pay := func() string {
+		var o struct{ OrderRef string }
+		if code := a.call(a.rp, "POST", "/rp/v1/auth", map[string]any{"userId": "karen", "endUserIp": "192.0.2.1",
+			"payment": map[string]string{"amountMinor": "1500000", "currency": "DKK", "payee": "Bilhuset"}}, &o); code != 200 {
+			t.Fatalf("start: %d", code)
+		}
+		if code, d := p.approve(p.approval(p.pending(0)[0], "approve", "pin", nil)); code != 200 || !d.Accepted || d.HintCode != "documentCheckRequired" {
+			t.Fatalf("approve: %d %+v", code, d)
+		}
+		return o.OrderRef
+	}
+	challenge := func(ref string) []byte {
+		var c struct{ Challenge string }
+		if code := a.call(a.rp, "POST", "/rp/v1/challenge", map[string]string{"orderRef": ref, "type": "passport"}, &c); code != 200 {
+			t.Fatalf("passport challenge: %d", code)
+		}
+		b, err := hex.DecodeString(c.Challenge)
+		if err != nil || len(b) != 8 {
+			t.Fatalf("challenge %q", c.Challenge)
+		}
+		return b
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	submit := func(ref string, d *icaotest.Document, sig []byte) (int, map[string]any) {
+		doc := map[string]any{"sod": b64(d.SOD), "aaSignature": b64(sig), "dataGroups": map[string]string{}}
+		for _, n := range []int{1, 15} {
+			doc["dataGroups"].(map[string]string)[fmt.Sprint(n)] = b64(d.DataGroups[n])
+		}
+		var out map[string]any
+		code := a.call(a.rp, "POST", "/rp/v1/factor", map[string]any{"orderRef": ref, "type": "passport", "document": doc}, &out)
+		return code, out
+	}
+
+	// Someone else's genuine passport: not the holder, counted.
+	ref := pay()
+	stranger := icaotest.New(t, icaotest.Options{Signer: "p256"})
+	if code, out := submit(ref, stranger, stranger.SignAA(challenge(ref))); code != 200 || out["accepted"] != false {
+		t.Fatalf("another holder's passport: %d %v", code, out)
+	}
+	if n := a.failures("karen"); n != 1 {
+		t.Fatalf("another holder's passport counted %d failures", n)
+	}
+	// Karen's, answering the challenge: complete, with the chip's key in the amr.
+	c := challenge(ref)
+	sig := passport.SignAA(c)
+	if code, out := submit(ref, passport, sig); code != 200 || out["accepted"] != true || out["status"] != "complete" {
+		t.Fatalf("her passport: %d %v", code, out)
+	}
+	got := a.collect(ref)
+	if amr := fmt.Sprint(a.claims(got.CompletionData.Assertion)["amr"]); amr != "[swk pin hwk mfa]" {
+		t.Fatalf("amr %s", amr)
+	}
+	if n := a.failures("karen"); n != 0 {
+		t.Fatalf("a completed order leaves %d failures", n)
+	}
+	// The same answer for the next order's challenge: refused.
+	ref = pay()
+	challenge(ref)
+	if code, out := submit(ref, passport, sig); code != 200 || out["accepted"] != false {
+		t.Fatalf("a replayed chip answer: %d %v", code, out)
+	}
+}
