@@ -55,6 +55,7 @@ func (s *Server) appRoutes(m routeRecorder) {
 	m.HandleFunc("GET "+app.PathPending, s.signed(s.appPending))
 	m.HandleFunc("POST "+app.PathApprove, s.signed(s.appApprove))
 	m.HandleFunc("POST "+app.PathScan, s.signed(s.appScan))
+	m.HandleFunc("POST "+app.PathDocument, s.signed(s.appDocument))
 	m.HandleFunc("GET "+app.PathDevices, s.signed(s.appDevices))
 	m.HandleFunc("POST "+app.PathDevices+"/{id}/revoke", s.signed(s.appRevoke))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -177,6 +178,21 @@ func (s *Server) appScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteOrder(r, resp.OrderRef)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) appDocument(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[app.Document](s, w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	noteOrder(r, req.OrderRef)
+	resp, err := s.orders.SubmitDocument(r.Context(), deviceOf(r), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -10,6 +10,7 @@ const (
 	PathApprove            = "/app/v1/approve"
 	PathScan               = "/app/v1/scan"
 	PathDevices            = "/app/v1/devices"
+	PathDocument           = "/app/v1/document"
 	// PathDevices + "/" + id + "/revoke" revokes a device.
 )
 
@@ -108,6 +109,19 @@ type PendingOrder struct {
 	Challenge      string    `json:"challenge"`
 	ExpiresAt      time.Time `json:"expiresAt"`
 	HintCode       string    `json:"hintCode"`
+	// DocumentChallenge is, while the order waits for a passport check
+	// (hint documentCheckRequired), the 8 bytes (hex) the chip must sign.
+	DocumentChallenge string `json:"documentChallenge,omitempty"`
+}
+
+// Document is the body of /app/v1/document: the chip's files, base64 (EF.SOD;
+// DG1, DG15, and DG14 for an EC chip key), and its signature over the
+// order's documentChallenge.
+type Document struct {
+	OrderRef    string            `json:"orderRef"`
+	SOD         string            `json:"sod"`
+	DataGroups  map[string]string `json:"dataGroups"`
+	AASignature string            `json:"aaSignature"`
 }
 
 // Pending answers GET /app/v1/pending.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/segl/segl/plugins/docverify/icao9303/icaotest"
+	"github.com/segl/segl/signer/app"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon/daemontest"
 )
@@ -91,5 +92,25 @@ func TestPassportStepUp(t *testing.T) {
 	challenge(ref)
 	if code, out := submit(ref, passport, sig); code != 200 || out["accepted"] != false {
 		t.Fatalf("a replayed chip answer: %d %v", code, out)
+	}
+
+	a.call(a.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": ref}, nil)
+
+	// The app relays the chip: the pending list gives the challenge of an
+	// approved order that waits for the passport.
+	ref = pay()
+	list := p.pending(0)
+	if len(list) != 1 || list[0].OrderRef != ref || list[0].HintCode != "documentCheckRequired" || len(list[0].DocumentChallenge) != 16 {
+		t.Fatalf("pending after the approval: %+v", list)
+	}
+	c, _ = hex.DecodeString(list[0].DocumentChallenge)
+	body := app.Document{OrderRef: ref, SOD: b64(passport.SOD), AASignature: b64(passport.SignAA(c)),
+		DataGroups: map[string]string{"1": b64(passport.DataGroups[1]), "15": b64(passport.DataGroups[15])}}
+	var d app.Decided
+	if code := p.do("POST", app.PathDocument, body, &d); code != 200 || !d.Accepted || d.Status != "complete" {
+		t.Fatalf("the app's document: %d %+v", code, d)
+	}
+	if len(p.pending(0)) != 0 {
+		t.Fatal("a completed order is still pending")
 	}
 }

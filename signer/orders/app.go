@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -425,7 +426,7 @@ func (s *Service) pending(ctx context.Context, d *store.Device) (*app.Pending, e
 		return nil, err
 	}
 	for _, o := range due {
-		if o.AppChallenge == "" || o.Hint == HintOutstanding || reissue(o) {
+		if o.AppChallenge == "" || o.Hint == HintOutstanding || reissue(o) || s.needsDocumentChallenge(o) {
 			if o, err = s.shown(ctx, o, now); err != nil {
 				return nil, err
 			}
@@ -433,11 +434,18 @@ func (s *Service) pending(ctx context.Context, d *store.Device) (*app.Pending, e
 				continue
 			}
 		}
-		if strings.HasPrefix(o.AppChallenge, "spent:") {
-			continue // approved or rejected: being settled
+		challenge := o.AppChallenge
+		if strings.HasPrefix(challenge, "spent:") {
+			if o.Hint != HintDocumentCheck {
+				continue // approved or rejected: being settled
+			}
+			challenge = "" // approved; the passport is what is left
 		}
 		p := app.PendingOrder{OrderRef: o.Ref, RelyingParty: names[o.RP], Kind: string(o.Kind), UserVisibleData: o.UserVisibleData,
-			Challenge: o.AppChallenge, ExpiresAt: o.Expires.UTC(), HintCode: o.Hint}
+			Challenge: challenge, ExpiresAt: o.Expires.UTC(), HintCode: o.Hint}
+		if m := passportChallenge.FindStringSubmatch(o.Challenge); m != nil && o.Hint == HintDocumentCheck {
+			p.DocumentChallenge = m[1]
+		}
 		if o.DocumentDigest != nil {
 			p.DocumentDigest = hex.EncodeToString(o.DocumentDigest)
 		}
@@ -451,6 +459,73 @@ func (s *Service) pending(ctx context.Context, d *store.Device) (*app.Pending, e
 		list.Orders = append(list.Orders, p)
 	}
 	return list, nil
+}
+
+var passportChallenge = regexp.MustCompile(`^passport:([0-9a-f]{16})$`)
+
+// needsDocumentChallenge reports whether an order waits for a passport
+// check that has no challenge yet, which a device's listing then issues.
+func (s *Service) needsDocumentChallenge(o *store.Order) bool {
+	_, ok := s.challengers[factors.Passport]
+	return ok && o.Hint == HintDocumentCheck && !passportChallenge.MatchString(o.Challenge)
+}
+
+// documentChallenge issues the passport challenge of o in tx, within the
+// challenge limits, as /rp/v1/challenge would.
+func (s *Service) documentChallenge(tx store.Tx, o *store.Order, now time.Time) error {
+	f := s.challengers[factors.Passport]
+	u, err := tx.User(o.User)
+	if err != nil {
+		return err
+	}
+	if err := s.rules.AllowChallenge(tx, u, o, f.Type(), now); err != nil {
+		return err
+	}
+	stored, _, err := f.Challenge(tx, &factors.Attempt{User: u, Order: o, Now: now})
+	if err != nil {
+		return err
+	}
+	o.Challenge = stored
+	if err := tx.UpdateOrder(o); err != nil {
+		return err
+	}
+	_, err = tx.Audit(audit.Record{Time: now, Event: audit.ChallengeIssued, Actor: "app", Subject: "order:" + o.Ref, Outcome: "ok",
+		Details: map[string]string{"user": u.ID, "factor": string(f.Type()), "challenge": stored}})
+	return err
+}
+
+// SubmitDocument is the passport check of one of the device's user's
+// orders, the chip's files relayed by the app: the same factor, rules and
+// settlement as a relying party's.
+func (s *Service) SubmitDocument(ctx context.Context, d *store.Device, req *app.Document) (*app.Decided, error) {
+	if err := CheckRef(req.OrderRef); err != nil {
+		return nil, err
+	}
+	f, ok := s.factors[factors.Passport]
+	if !ok {
+		return nil, invalid("this server has no document verifier (documents.verifier)")
+	}
+	doc, err := (&Document{SOD: req.SOD, DataGroups: req.DataGroups, AASignature: req.AASignature}).decode()
+	if err != nil {
+		return nil, err
+	}
+	var o *store.Order
+	err = s.store.View(ctx, func(r store.Reader) error {
+		var err error
+		o, err = r.Order(req.OrderRef)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (o.User != d.User || o.Purpose != "" || (o.Device != "" && o.Device != d.ID))) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.submit(ctx, actorDevice(d), o, f, "", doc)
+	if err != nil {
+		return nil, err
+	}
+	return &app.Decided{OrderRef: r.OrderRef, Accepted: r.Accepted, Status: string(r.Status), HintCode: r.HintCode}, nil
 }
 
 // reissue reports whether an order's app challenge was spent by an
@@ -483,6 +558,11 @@ func (s *Service) shown(ctx context.Context, o *store.Order, now time.Time) (*st
 		if cur.Hint == HintOutstanding {
 			cur.Hint = HintUserSign
 			if err := tx.UpdateOrder(cur); err != nil {
+				return err
+			}
+		}
+		if s.needsDocumentChallenge(cur) {
+			if err := s.documentChallenge(tx, cur, now); err != nil {
 				return err
 			}
 		}

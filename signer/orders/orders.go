@@ -434,6 +434,14 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	if err != nil {
 		return nil, err
 	}
+	return s.submit(ctx, rpActor(rp), o, f, req.Value, doc)
+}
+
+// submit checks one factor's value (or document) for order o as read,
+// and settles it: the path of a relying party's factor and of the app's
+// passport alike.
+func (s *Service) submit(ctx context.Context, actor string, o *store.Order, f factors.Factor, value string, doc *docverify.Document) (*FactorResponse, error) {
+	var err error
 	state := &FactorResponse{OrderRef: o.Ref, Status: o.State, HintCode: o.Hint}
 	if o.State != store.StatePending || slices.Contains(o.Factors, string(f.Type())) {
 		return state, nil // finished, or this factor passed: a repeat changes nothing
@@ -452,14 +460,14 @@ func (s *Service) SubmitFactor(ctx context.Context, rp string, req *FactorReques
 	if err := usable(u, now); err != nil {
 		return nil, err
 	}
-	verdict, err := f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: req.Value, Now: now, Document: doc})
+	verdict, err := f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: value, Now: now, Document: doc})
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("check %s: %w", f.Type(), err)
 	}
-	return s.settle(ctx, o.Ref, settlement{actor: rpActor(rp), passes: []pass{{f, verdict}}}, now)
+	return s.settle(ctx, o.Ref, settlement{actor: actor, passes: []pass{{f, verdict}}}, now)
 }
 
 // pass is one factor's verdict on a submission.
