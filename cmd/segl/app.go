@@ -3,7 +3,9 @@ package main
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/segl/segl/plugins/docverify/icao9303/aa"
 	"github.com/segl/segl/signer/app"
 	appclient "github.com/segl/segl/signer/app/client"
 )
@@ -99,6 +102,11 @@ func appCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "order %s is waiting for approval\n", s.OrderRef)
 					return nil
 				}),
+			signed("document", "play the chip of a test document for an order waiting for a passport check: send the dump's files and sign the challenge with --aa-key",
+				[]cli.Flag{&cli.StringFlag{Name: "order", Usage: "the order's reference", Required: true},
+					&cli.StringFlag{Name: "dir", Usage: "the dump: EF_SOD.bin, EF_DG1.bin, EF_DG15.bin (EF_DG14.bin for an EC key)", Required: true},
+					&cli.StringFlag{Name: "aa-key", Usage: "the test chip's private key (PEM, PKCS #8); test documents only", Required: true}},
+				playChip),
 			signed("devices", "list the user's devices", nil, func(c *cli.Context, cl *appclient.Client, d *appclient.Device) error {
 				ds, err := cl.Devices(c.Context, d)
 				if err != nil {
@@ -117,6 +125,64 @@ func appCommand() *cli.Command {
 				}),
 		},
 	}
+}
+
+// playChip answers an order's passport challenge as the test document's
+// chip would.
+func playChip(c *cli.Context, cl *appclient.Client, d *appclient.Device) error {
+	o, err := cl.Find(c.Context, d, c.String("order"))
+	if err != nil {
+		return err
+	}
+	if o.DocumentChallenge == "" {
+		return fmt.Errorf("order %s does not wait for a passport check (hint %s)", o.OrderRef, o.HintCode)
+	}
+	challenge, err := hex.DecodeString(o.DocumentChallenge)
+	if err != nil {
+		return err
+	}
+	keyPEM, err := os.ReadFile(c.String("aa-key"))
+	if err != nil {
+		return err
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return fmt.Errorf("--aa-key %s holds no PEM key", c.String("aa-key"))
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("--aa-key: %w", err)
+	}
+	sig, err := aa.Sign(key, challenge)
+	if err != nil {
+		return err
+	}
+	doc := app.Document{OrderRef: o.OrderRef, DataGroups: map[string]string{}, AASignature: base64.StdEncoding.EncodeToString(sig)}
+	dir := c.String("dir")
+	sod, err := os.ReadFile(filepath.Join(dir, "EF_SOD.bin"))
+	if err != nil {
+		return err
+	}
+	doc.SOD = base64.StdEncoding.EncodeToString(sod)
+	for _, n := range []int{1, 14, 15} {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("EF_DG%d.bin", n)))
+		if errors.Is(err, fs.ErrNotExist) && n == 14 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		doc.DataGroups[fmt.Sprint(n)] = base64.StdEncoding.EncodeToString(b)
+	}
+	r, err := cl.SubmitDocument(c.Context, d, doc)
+	if err != nil {
+		return err
+	}
+	if !r.Accepted {
+		return cli.Exit(fmt.Sprintf("order %s: the passport check was not accepted; it is %s %s", r.OrderRef, r.Status, r.HintCode), 1)
+	}
+	fmt.Fprintf(c.App.Writer, "order %s: %s %s\n", r.OrderRef, r.Status, r.HintCode)
+	return nil
 }
 
 func decideFlags() []cli.Flag {

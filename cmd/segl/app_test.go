@@ -22,8 +22,10 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/segl/segl/plugins/docverify/icao9303/icaotest"
 	"github.com/segl/segl/signer/app"
 	appclient "github.com/segl/segl/signer/app/client"
+	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon/daemontest"
 )
 
@@ -41,8 +43,10 @@ type appWorld struct {
 	pw   string            // the password's file
 }
 
-func newAppWorld(t *testing.T) *appWorld {
-	d := daemontest.Start(t)
+func newAppWorld(t *testing.T) *appWorld { return newAppWorldWith(t, daemontest.Options{}) }
+
+func newAppWorldWith(t *testing.T, opt daemontest.Options) *appWorld {
+	d := daemontest.StartWith(t, opt)
 	useDaemon(t, d)
 	t.Setenv("SEGL_APP_ADDR", d.AppAddr)
 	t.Setenv("SEGL_APP_PIN_FILE", "")
@@ -315,5 +319,34 @@ func TestAppCommandsEndToEnd(t *testing.T) {
 	mustSegl(t, "devices", "revoke", "--id", tablet.DeviceID)
 	if _, errOut, code := segl(t, "app", "pending", "--state", filepath.Join(w.dir, "tablet.json"), "--pin-file", w.pin); code == 0 || !strings.Contains(errOut, "revoked") {
 		t.Fatalf("a revoked device: %d %s", code, errOut)
+	}
+}
+
+// segl app document plays a test passport's chip for a payment that
+// waits for a passport check, through the real verifier plugin.
+func TestAppDocumentCommand(t *testing.T) {
+	passport := icaotest.New(t, icaotest.Options{Signer: "rsa", Surname: "BLIXEN", GivenNames: "KAREN", Nationality: "DNK",
+		Birth: time.Date(1985, 4, 17, 0, 0, 0, 0, time.UTC)})
+	dump := filepath.Join(t.TempDir(), "dump")
+	passport.WriteDump(dump)
+	w := newAppWorldWith(t, daemontest.Options{Adapters: []daemontest.Adapter{daemontest.Verifier("icao", filepath.Join(dump, "csca.der"))},
+		Config: func(c *config.Config) { c.Orders.DocumentCheckFrom = map[string]int64{"DKK": 1000000} }})
+	mustSegl(t, "users", "identity", "set", "--id", "karen", "--surname", "Blixen", "--given-names", "Karen", "--date-of-birth", "1985-04-17",
+		"--nationality", "DNK")
+	phone := filepath.Join(w.dir, "phone.json")
+	if _, errOut, code := w.activate(phone, "Pixel 9"); code != 0 {
+		t.Fatal(errOut)
+	}
+	ref := w.start("auth", map[string]any{"userId": "karen", "endUserIp": "192.0.2.1",
+		"payment": map[string]string{"amountMinor": "2500000", "currency": "DKK", "payee": "Bilhuset"}})
+	if out := mustSegl(t, "app", "approve", "--order", ref, "--state", phone, "--pin-file", w.pin); !strings.Contains(out, "documentCheckRequired") {
+		t.Fatalf("approve: %s", out)
+	}
+	out := mustSegl(t, "app", "document", "--order", ref, "--dir", dump, "--aa-key", filepath.Join(dump, "aa-key.pem"), "--state", phone, "--pin-file", w.pin)
+	if !strings.Contains(out, "complete") {
+		t.Fatalf("document: %s", out)
+	}
+	if c := w.collect(ref); c.Status != "complete" {
+		t.Fatalf("collect: %+v", c)
 	}
 }

@@ -286,6 +286,13 @@ func (c *Client) Scan(ctx context.Context, d *Device, s app.Scan) (*app.Scanned,
 	return &out, c.signedDo(ctx, d, "POST", app.PathScan, s, &out)
 }
 
+// SubmitDocument relays a chip's files and its answer to the order's
+// documentChallenge.
+func (c *Client) SubmitDocument(ctx context.Context, d *Device, doc app.Document) (*app.Decided, error) {
+	var out app.Decided
+	return &out, c.signedDo(ctx, d, "POST", app.PathDocument, doc, &out)
+}
+
 // Devices lists the user's devices.
 func (c *Client) Devices(ctx context.Context, d *Device) ([]app.Device, error) {
 	var out app.Devices

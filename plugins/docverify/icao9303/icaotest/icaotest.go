@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segl/segl/plugins/docverify/icao9303/aa"
 	"github.com/segl/segl/plugins/docverify/icao9303/cms"
 )
 
@@ -195,40 +196,14 @@ func DG14AA(t testing.TB, alg asn1.ObjectIdentifier) []byte {
 	return append(append([]byte{0x6e}, tlvLen(len(set))...), set...)
 }
 
-// SignAA is the chip's answer to a challenge: ISO/IEC 9796-2 scheme 1
-// with SHA-256 (trailer 0x34CC) for RSA, a plain r‖s over SHA-256 for
-// ECDSA.
+// SignAA is the chip's answer to a challenge (aa.Sign): ISO/IEC 9796-2
+// scheme 1 with SHA-256 for RSA, a plain r‖s over SHA-256 for ECDSA.
 func (d *Document) SignAA(challenge []byte) []byte {
-	switch k := d.AAKey.(type) {
-	case *rsa.PrivateKey:
-		return iso9796(k, challenge)
-	case *ecdsa.PrivateKey:
-		sum := sha256.Sum256(challenge)
-		r, s, err := ecdsa.Sign(rand.Reader, k, sum[:])
-		if err != nil {
-			d.t.Fatal(err)
-		}
-		out := make([]byte, 64)
-		r.FillBytes(out[:32])
-		s.FillBytes(out[32:])
-		return out
+	sig, err := aa.Sign(d.AAKey, challenge)
+	if err != nil {
+		d.t.Fatal(err)
 	}
-	d.t.Fatal("icaotest: the document has no AA key")
-	return nil
-}
-
-// iso9796 signs with message recovery as a chip does (ICAO 9303 part 11
-// 6.1): 6A ‖ M1 ‖ SHA-256(M1 ‖ challenge) ‖ 34CC, M1 random filler.
-func iso9796(k *rsa.PrivateKey, challenge []byte) []byte {
-	n := k.Size()
-	m1 := make([]byte, n-1-32-2)
-	rand.Read(m1)
-	h := sha256.New()
-	h.Write(m1)
-	h.Write(challenge)
-	f := append(append(append([]byte{0x6a}, m1...), h.Sum(nil)...), 0x34, 0xcc)
-	s := new(big.Int).Exp(new(big.Int).SetBytes(f), k.D, k.N)
-	return s.FillBytes(make([]byte, n))
+	return sig
 }
 
 // WriteDump writes the document as segl documents verify --dir reads it
