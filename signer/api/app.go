@@ -97,7 +97,7 @@ func (s *Server) activationStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteCaller(r, "app")
-	resp, err := s.orders.StartActivation(r.Context(), req.UserID)
+	resp, err := s.orders.StartActivation(r.Context(), req.UserID, req.Method)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -17,15 +17,23 @@ const (
 // ActivationStart is the body of activation/start.
 type ActivationStart struct {
 	UserID string `json:"userId"`
+	// Method is what proves possession besides the password: "codecard"
+	// (the default) or "passport" (remote reactivation, for a user
+	// without the card at hand: every other device is revoked).
+	Method string `json:"method,omitempty"`
 }
 
 // ActivationChallenge answers activation/start: the code-card entry the
 // user must type in.
 type ActivationChallenge struct {
-	ActivationID string    `json:"activationId"`
-	CardSerial   string    `json:"cardSerial"`
-	KeyNumber    string    `json:"keyNumber"`
-	ExpiresAt    time.Time `json:"expiresAt"`
+	ActivationID string `json:"activationId"`
+	// CardSerial and KeyNumber are the code card's entry to type in.
+	CardSerial string `json:"cardSerial,omitempty"`
+	KeyNumber  string `json:"keyNumber,omitempty"`
+	// DocumentChallenge is, for the passport method, the 8 bytes (hex)
+	// the chip must sign.
+	DocumentChallenge string    `json:"documentChallenge,omitempty"`
+	ExpiresAt         time.Time `json:"expiresAt"`
 }
 
 // Key storage and biometry a device declares at activation.
@@ -42,7 +50,10 @@ const (
 type ActivationComplete struct {
 	ActivationID string `json:"activationId"`
 	Password     string `json:"password"`
-	CardCode     string `json:"cardCode"`
+	// CardCode is the code card's code, or Document the chip's files for
+	// the passport method.
+	CardCode string         `json:"cardCode,omitempty"`
+	Document *DocumentFiles `json:"document,omitempty"`
 	// PublicKey is the device key's DER SubjectPublicKeyInfo, base64.
 	PublicKey string `json:"publicKey"`
 	// Proof is the device key's signature over ActivationProof, base64 DER.
@@ -112,6 +123,14 @@ type PendingOrder struct {
 	// DocumentChallenge is, while the order waits for a passport check
 	// (hint documentCheckRequired), the 8 bytes (hex) the chip must sign.
 	DocumentChallenge string `json:"documentChallenge,omitempty"`
+}
+
+// DocumentFiles are a chip's files, base64, and its signature over the
+// challenge.
+type DocumentFiles struct {
+	SOD         string            `json:"sod"`
+	DataGroups  map[string]string `json:"dataGroups"`
+	AASignature string            `json:"aaSignature"`
 }
 
 // Document is the body of /app/v1/document: the chip's files, base64 (EF.SOD;

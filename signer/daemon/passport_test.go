@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -112,5 +113,51 @@ func TestPassportStepUp(t *testing.T) {
 	}
 	if len(p.pending(0)) != 0 {
 		t.Fatal("a completed order is still pending")
+	}
+}
+
+// Remote reactivation: the password and the user's passport activate a
+// new phone and revoke every other device.
+func TestRemoteReactivation(t *testing.T) {
+	passport := icaotest.New(t, icaotest.Options{Signer: "rsa", Surname: "OERSTED", GivenNames: "KAREN", Nationality: "DNK",
+		Birth: time.Date(1985, 4, 17, 0, 0, 0, 0, time.UTC)})
+	csca := filepath.Join(t.TempDir(), "csca.der")
+	os.WriteFile(csca, passport.CSCA, 0o600)
+	a := startAppWith(t, daemontest.Options{Adapters: []daemontest.Adapter{daemontest.Verifier("icao", csca)}})
+	a.call(a.off, "PUT", "/admin/v1/users/karen/identity", map[string]string{"surname": "Ørsted", "givenNames": "Karen", "dateOfBirth": "1985-04-17"}, nil)
+	old1, old2 := a.activated("karen"), a.activated("karen")
+	var ch app.ActivationChallenge
+	if code := a.post(app.PathActivationStart, app.ActivationStart{UserID: "karen", Method: "passport"}, &ch); code != 200 || len(ch.DocumentChallenge) != 16 || ch.KeyNumber != "" {
+		t.Fatalf("activation/start with a passport: %d %+v", code, ch)
+	}
+	c, _ := hex.DecodeString(ch.DocumentChallenge)
+	b64 := base64.StdEncoding.EncodeToString
+	files := &app.DocumentFiles{SOD: b64(passport.SOD), AASignature: b64(passport.SignAA(c)),
+		DataGroups: map[string]string{"1": b64(passport.DataGroups[1]), "15": b64(passport.DataGroups[15])}}
+	p := a.newPhone()
+	der, _ := x509.MarshalPKIXPublicKey(&p.key.PublicKey)
+	var done app.Activated
+	if code := a.post(app.PathActivationComplete, app.ActivationComplete{ActivationID: ch.ActivationID, Password: "hemmeligt1", Document: files,
+		PublicKey: b64(der), Proof: p.sign(app.ActivationProof(ch.ActivationID)), DeviceName: "New phone"}, &done); code != 200 {
+		t.Fatalf("activation/complete with a passport: %d", code)
+	}
+	p.id = done.DeviceID
+	for _, old := range []*phone{old1, old2} {
+		if code := old.do("GET", app.PathDevices, nil, nil); code != 401 {
+			t.Fatalf("an old device after the remote reactivation: %d", code)
+		}
+	}
+	var ds app.Devices
+	if code := p.do("GET", app.PathDevices, nil, &ds); code != 200 || len(ds.Devices) != 3 {
+		t.Fatalf("devices: %d %+v", code, ds)
+	}
+	// The same chip answer again, for a new activation: refused.
+	a.post(app.PathActivationStart, app.ActivationStart{UserID: "karen", Method: "passport"}, &ch)
+	q := a.newPhone()
+	der, _ = x509.MarshalPKIXPublicKey(&q.key.PublicKey)
+	var e apiError
+	if code := a.post(app.PathActivationComplete, app.ActivationComplete{ActivationID: ch.ActivationID, Password: "hemmeligt1", Document: files,
+		PublicKey: b64(der), Proof: q.sign(app.ActivationProof(ch.ActivationID)), DeviceName: "Replay"}, &e); code != 400 || e.ErrorCode != "activationFailed" {
+		t.Fatalf("a replayed chip answer: %d %+v", code, e)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/segl/segl/plugins/docverify"
 	"github.com/segl/segl/signer/app"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/factors"
@@ -67,13 +68,17 @@ func randomToken() string {
 // StartActivation begins an activation of a new device for a user: an
 // order of its own (it does not hold the user's one pending order) whose
 // code-card challenge is issued as any other, within the same limits.
-func (s *Service) StartActivation(ctx context.Context, userID string) (*app.ActivationChallenge, error) {
+func (s *Service) StartActivation(ctx context.Context, userID, method string) (*app.ActivationChallenge, error) {
 	if err := CheckUserID(userID); err != nil {
 		return nil, err
 	}
-	card, ok := s.challengers[factors.CodeCard]
+	kind := map[string]factors.Type{"": factors.CodeCard, "codecard": factors.CodeCard, "passport": factors.Passport}[method]
+	if kind == "" {
+		return nil, invalid("method must be codecard or passport")
+	}
+	card, ok := s.challengers[kind]
 	if !ok {
-		return nil, invalid("this server has no code-card factor: the app cannot be activated")
+		return nil, invalid("this server has no %s factor: the app cannot be activated with it", kind)
 	}
 	now := s.now()
 	o := &store.Order{Ref: newUUID(), User: userID, Kind: store.KindAuth, Purpose: store.PurposeActivation, State: store.StatePending,
@@ -119,11 +124,16 @@ func (s *Service) StartActivation(ctx context.Context, userID string) (*app.Acti
 	if err != nil {
 		return nil, err
 	}
-	c, ok := shown.(factors.CodeCardChallenge)
-	if !ok {
-		return nil, fmt.Errorf("the code-card challenge is a %T", shown)
+	out := &app.ActivationChallenge{ActivationID: o.Ref, ExpiresAt: o.Expires.UTC()}
+	switch c := shown.(type) {
+	case factors.CodeCardChallenge:
+		out.CardSerial, out.KeyNumber = c.CardSerial, c.KeyNumber
+	case factors.PassportChallenge:
+		out.DocumentChallenge = c.Challenge
+	default:
+		return nil, fmt.Errorf("the activation's challenge is a %T", shown)
 	}
-	return &app.ActivationChallenge{ActivationID: o.Ref, CardSerial: c.CardSerial, KeyNumber: c.KeyNumber, ExpiresAt: o.Expires.UTC()}, nil
+	return out, nil
 }
 
 // maxDeviceName bounds a device's name, in characters.
@@ -165,15 +175,25 @@ func (s *Service) CompleteActivation(ctx context.Context, req *app.ActivationCom
 	if !slices.Contains([]string{app.BiometryNone, app.BiometryFingerprint, app.BiometryFace}, biometry) {
 		return nil, invalid("biometry must be none, fingerprint or face")
 	}
-	if req.Password == "" || req.CardCode == "" {
-		return nil, invalid("password and cardCode are both needed")
+	if req.Password == "" || (req.CardCode == "") == (req.Document == nil) {
+		return nil, invalid("password is needed, and cardCode or (for the passport method) document, one of them")
 	}
 	if len(req.Password) > MaxFactorValue || len(req.CardCode) > MaxFactorValue {
 		return nil, invalid("password and cardCode are at most %d bytes", MaxFactorValue)
 	}
-	password, card := s.factors[factors.Password], s.factors[factors.CodeCard]
+	second, value := factors.CodeCard, req.CardCode
+	var doc *docverify.Document
+	if req.Document != nil {
+		second = factors.Passport
+		d, err := (&Document{SOD: req.Document.SOD, DataGroups: req.Document.DataGroups, AASignature: req.Document.AASignature}).decode()
+		if err != nil {
+			return nil, err
+		}
+		doc = d
+	}
+	password, card := s.factors[factors.Password], s.factors[second]
 	if password == nil || card == nil {
-		return nil, invalid("this server lacks the password or the code-card factor: the app cannot be activated")
+		return nil, invalid("this server lacks the password or the %s factor: the app cannot be activated with them", second)
 	}
 
 	var o *store.Order
@@ -204,8 +224,9 @@ func (s *Service) CompleteActivation(ctx context.Context, req *app.ActivationCom
 	for _, c := range []struct {
 		f     factors.Factor
 		value string
-	}{{password, req.Password}, {card, req.CardCode}} {
-		v, err := c.f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: c.value, Now: now})
+		doc   *docverify.Document
+	}{{password, req.Password, nil}, {card, value, doc}} {
+		v, err := c.f.Verify(ctx, &factors.Attempt{User: u, Order: o, Value: c.value, Now: now, Document: c.doc})
 		if err != nil {
 			if errors.Is(err, ErrInvalid) {
 				return nil, err
@@ -244,6 +265,20 @@ func (s *Service) CompleteActivation(ctx context.Context, req *app.ActivationCom
 			}
 			replaced = req.ReplaceDeviceID
 			active = slices.Delete(active, i, i+1)
+		}
+		if second == factors.Passport {
+			// Remote reactivation: the passport stands in for a lost or
+			// stolen phone, so every other device goes.
+			for _, old := range active {
+				if _, err := tx.RevokeDevice(old.ID, "activation:"+o.Ref, now); err != nil {
+					return err
+				}
+				if _, err := tx.Audit(audit.Record{Time: now, Event: audit.DeviceRevoked, Actor: "app", Subject: "user:" + u.ID, Outcome: "ok",
+					Details: map[string]string{"device": old.ID, "reason": "remote reactivation with a passport by " + dev.ID}}); err != nil {
+					return err
+				}
+			}
+			active = nil
 		}
 		if limit := s.maxDevices(); len(active) >= limit {
 			return &TooManyDevicesError{User: u.ID, Limit: limit, Devices: active}
