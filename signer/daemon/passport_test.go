@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/segl/segl/plugins/docverify/icao9303/icaotest"
 	"github.com/segl/segl/signer/app"
+	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon/daemontest"
+	"github.com/segl/segl/signer/store"
 )
 
 // A payment above orders.document-check-from: approved in the app, it
@@ -87,6 +90,24 @@ func TestPassportStepUp(t *testing.T) {
 	}
 	if n := a.failures("karen"); n != 0 {
 		t.Fatalf("a completed order leaves %d failures", n)
+	}
+	// The audit says which document, never whose: no name, number or birth.
+	var rec map[string]string
+	a.d.Store().View(t0(), func(r store.Reader) error {
+		return r.AuditRecords(1, func(s audit.Stored) (bool, error) {
+			if s.Record.Event == audit.FactorAccepted && s.Record.Details["factor"] == "passport" {
+				rec = s.Record.Details
+			}
+			return true, nil
+		})
+	})
+	if rec["issuingState"] != "DNK" || len(rec["document"]) != 16 || rec["genuine"] != "true" {
+		t.Fatalf("the passport's audit record: %v", rec)
+	}
+	for _, v := range rec {
+		if strings.Contains(v, "OERSTED") || strings.Contains(v, "DK1234567") || strings.Contains(v, "1985") {
+			t.Fatalf("the audit record holds personal data: %v", rec)
+		}
 	}
 	// The same answer for the next order's challenge: refused.
 	ref = pay()

@@ -146,6 +146,9 @@ type Verdict struct {
 	// Reason says why a wrong value is wrong, for the audit record ("wrong
 	// code", "no usable token"); never the value.
 	Reason string
+	// Details go into the audit record, right or wrong (a passport's
+	// issuing state and a hash of its number); never personal data.
+	Details map[string]string
 	// Spend uses up, in the order's transaction (o as read there), what
 	// the value was checked against: for a right value what it proves
 	// (the code-card entry, the OTP counter, the dynamic-linking code),

@@ -3,10 +3,12 @@ package factors
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/segl/segl/plugins/docverify"
@@ -27,9 +29,6 @@ type PassportFactor struct {
 	// Match reports why the holder DG1 names is not the user, or nil
 	// (MatchDG1 unless a test says otherwise).
 	Match func(dg1 []byte, id store.Identity, at time.Time) error
-	// Seen is told every verdict, for the audit: the issuing state and a
-	// hash of the document number, never the holder's data.
-	Seen func(v *docverify.Verdict)
 }
 
 var _ Challenger = (*PassportFactor)(nil)
@@ -92,9 +91,6 @@ func (f *PassportFactor) Verify(ctx context.Context, a *Attempt) (Verdict, error
 	if err != nil {
 		return Verdict{}, fmt.Errorf("the document verifier: %w", err)
 	}
-	if f.Seen != nil {
-		f.Seen(verdict)
-	}
 	out := Verdict{Right: true}
 	switch {
 	case !verdict.Genuine:
@@ -111,6 +107,13 @@ func (f *PassportFactor) Verify(ctx context.Context, a *Attempt) (Verdict, error
 		if err := match(a.Document.DataGroups[1], a.User.Identity, a.Now); err != nil {
 			out = Verdict{Reason: "the holder is not the user: " + err.Error()}
 		}
+	}
+	// The audit knows which document it was, not whose: the issuing
+	// state and a hash of the document number.
+	out.Details = map[string]string{"genuine": fmt.Sprint(verdict.Genuine), "activeAuthentication": fmt.Sprint(verdict.ActiveAuthenticated)}
+	if h := verdict.Holder; h != nil {
+		sum := sha256.Sum256([]byte("SEGL-DOCUMENT-1\x00" + h.IssuingState + "\x00" + h.DocumentNumber))
+		out.Details["issuingState"], out.Details["document"] = strings.TrimRight(h.IssuingState, "<"), hex.EncodeToString(sum[:8])
 	}
 	stored := a.Order.Challenge
 	out.Spend = func(tx store.Tx, o *store.Order) (bool, error) {

@@ -89,14 +89,18 @@ func (r *Rules) Settle(tx store.Tx, f Factor, u *store.User, o *store.Order, v V
 		}
 	}
 	subject := "order:" + o.Ref
+	details := map[string]string{}
+	for k, val := range v.Details {
+		details[k] = val
+	}
+	details["user"], details["factor"] = u.ID, string(f.Type())
 	if v.Right {
 		o.Factors = append(o.Factors, string(f.Type()))
-		_, err := tx.Audit(audit.Record{Time: now, Event: audit.FactorAccepted, Actor: actor, Subject: subject, Outcome: "ok",
-			Details: map[string]string{"user": u.ID, "factor": string(f.Type())}})
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.FactorAccepted, Actor: actor, Subject: subject, Outcome: "ok", Details: details})
 		return Accepted, err
 	}
 	count, blocked := r.Users.Fail(&u.Lockout, now)
-	details := map[string]string{"user": u.ID, "factor": string(f.Type()), "failures": strconv.Itoa(count)}
+	details["failures"] = strconv.Itoa(count)
 	if v.Reason != "" {
 		details["reason"] = v.Reason
 	}
