@@ -815,47 +815,37 @@ func TestAppRefusals(t *testing.T) {
 	}
 }
 
-// Step-up: an order whose relying party asks for a document check, and a
-// payment at or above orders.document-check-from, wait after their two
-// factors for a passport check.
-func TestStepUpWaitsForADocument(t *testing.T) {
+// Step-up without a document verifier: an order that would need a passport
+// check is refused at its start, saying why; one that does not is not
+// held up. (With a verifier: TestPassportStepUp.)
+func TestStepUpWithoutAVerifier(t *testing.T) {
 	a := startAppWith(t, daemontest.Options{Config: func(c *config.Config) {
 		c.Orders.DocumentCheckFrom = map[string]int64{"DKK": 1000000}
 	}})
 	p := a.activated("karen")
-	approve := func(body map[string]any) collected {
-		t.Helper()
-		var o struct{ OrderRef string }
-		if code := a.call(a.rp, "POST", "/rp/v1/auth", body, &o); code != 200 {
-			t.Fatalf("start: %d", code)
-		}
-		list := p.pending(0)
-		if len(list) != 1 {
-			t.Fatalf("pending: %+v", list)
-		}
-		if code, d := p.approve(p.approval(list[0], "approve", "pin", nil)); code != 200 || !d.Accepted {
-			t.Fatalf("approve: %d %+v", code, d)
-		}
-		got := a.collect(o.OrderRef)
-		if got.Status == "pending" {
-			a.call(a.rp, "POST", "/rp/v1/cancel", map[string]string{"orderRef": o.OrderRef}, nil)
-		}
-		return got
-	}
 	pay := func(amount string) map[string]any {
 		return map[string]any{"userId": "karen", "endUserIp": "192.0.2.1",
 			"payment": map[string]string{"amountMinor": amount, "currency": "DKK", "payee": "Fakta"}}
 	}
-	if got := approve(map[string]any{"userId": "karen", "endUserIp": "192.0.2.1", "requirement": map[string]bool{"documentCheck": true}}); got.Status != "pending" || got.HintCode != "documentCheckRequired" {
-		t.Fatalf("a login that asks for a document check: %+v", got)
+	for name, body := range map[string]map[string]any{
+		"documentCheck asked":  {"userId": "karen", "endUserIp": "192.0.2.1", "requirement": map[string]bool{"documentCheck": true}},
+		"DKK 10,000.00, at it": pay("1000000"),
+	} {
+		var e apiError
+		if code := a.call(a.rp, "POST", "/rp/v1/auth", body, &e); code != 400 || !strings.Contains(e.Details, "documents.verifier") {
+			t.Errorf("%s: %d %+v", name, code, e)
+		}
 	}
-	if got := approve(pay("1000000")); got.Status != "pending" || got.HintCode != "documentCheckRequired" {
-		t.Fatalf("DKK 10,000.00 at the threshold: %+v", got)
-	}
-	if got := approve(pay("999999")); got.Status != "complete" {
-		t.Fatalf("DKK 9,999.99, below it: %+v", got)
-	}
-	if got := approve(map[string]any{"userId": "karen", "endUserIp": "192.0.2.1", "requirement": map[string]bool{"documentCheck": false}}); got.Status != "complete" {
-		t.Fatalf("documentCheck false: %+v", got)
+	for name, body := range map[string]map[string]any{
+		"DKK 9,999.99, below it": pay("999999"),
+		"documentCheck false":    {"userId": "karen", "endUserIp": "192.0.2.1", "requirement": map[string]bool{"documentCheck": false}},
+	} {
+		var o struct{ OrderRef string }
+		if code := a.call(a.rp, "POST", "/rp/v1/auth", body, &o); code != 200 {
+			t.Fatalf("%s: start %d", name, code)
+		}
+		if code, d := p.approve(p.approval(p.pending(0)[0], "approve", "pin", nil)); code != 200 || d.Status != "complete" {
+			t.Fatalf("%s: %d %+v", name, code, d)
+		}
 	}
 }

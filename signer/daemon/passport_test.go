@@ -135,6 +135,15 @@ func TestPassportStepUp(t *testing.T) {
 	if len(p.pending(0)) != 0 {
 		t.Fatal("a completed order is still pending")
 	}
+	// A login whose relying party asks for the document waits for it too.
+	var o struct{ OrderRef string }
+	if code := a.call(a.rp, "POST", "/rp/v1/auth", map[string]any{"userId": "karen", "endUserIp": "192.0.2.1",
+		"requirement": map[string]bool{"documentCheck": true}}, &o); code != 200 {
+		t.Fatalf("a login asking for a document: %d", code)
+	}
+	if code, d := p.approve(p.approval(p.pending(0)[0], "approve", "pin", nil)); code != 200 || d.Status != "pending" || d.HintCode != "documentCheckRequired" {
+		t.Fatalf("the login, approved: %d %+v", code, d)
+	}
 }
 
 // Remote reactivation: the password and the user's passport activate a

@@ -199,6 +199,13 @@ func (s *Service) Start(ctx context.Context, rp string, kind store.OrderKind, re
 		o.Payment = string(b)
 	}
 	o.RequiresDocument = (req.Requirement != nil && req.Requirement.DocumentCheck) || s.stepUp(req.Payment)
+	if _, ok := s.factors[factors.Passport]; o.RequiresDocument && !ok {
+		return nil, invalid("the order needs a passport check (requirement.documentCheck, or a payment from orders.document-check-from), " +
+			"and this server has no document verifier (documents.verifier)")
+	}
+	if o.RequiresDocument && o.User == "" {
+		return nil, invalid("an order that needs a passport check needs userId: the holder is matched against the user")
+	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := s.expire(tx, now); err != nil {
 			return err

@@ -440,7 +440,7 @@ orders:
   challenges-per-hour: 20
   assertion-lifetime: 5m
   qr-max-age: 3s
-  document-check-from: {DKK: 10000000}   # DKK 100,000.00 and more: a passport check besides two factors
+  document-check-from: {DKK: 10000000}   # DKK 100,000.00 and more: a passport check besides two factors (refused without documents.verifier)
 otp:
   look-ahead: 10
   resync-window: 100
