@@ -344,6 +344,12 @@ func (ks *Keystore) use(op string, fn func(c *conn) error) error {
 		return nil
 	}
 	err = wrapErr(op, err)
+	if errors.Is(err, ErrKeyNotFound) && !c.loggedIn() {
+		// Sessions closed from outside log the application out, and a
+		// private key is then not found rather than refused: the login is
+		// what is gone, not the key.
+		err = &Error{Op: op, Kind: ErrSessionLost, Err: fmt.Errorf("the login is gone: %v", err)}
+	}
 	if errors.Is(err, ErrSessionLost) {
 		if rerr := ks.reconnect(c.epoch); rerr != nil {
 			var he *Error
@@ -423,6 +429,20 @@ func (ks *Keystore) reconnectLocked(why string, level slog.Level) error {
 	ks.cur = c
 	slog.Log(context.Background(), level, "hsm: reconnected", "token", ks.cfg.Token, "epoch", ks.epoch, "why", why)
 	return nil
+}
+
+// loggedIn reports whether c's sessions still see the user's objects.
+func (c *conn) loggedIn() bool {
+	return c.withSession(func(s pkcs11.SessionHandle) error {
+		info, err := c.p11.GetSessionInfo(s)
+		if err != nil {
+			return err
+		}
+		if info.State != pkcs11.CKS_RW_USER_FUNCTIONS && info.State != pkcs11.CKS_RO_USER_FUNCTIONS {
+			return pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)
+		}
+		return nil
+	}) == nil
 }
 
 // Ping checks that the token is reachable and the user logged in, for
