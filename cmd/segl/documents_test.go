@@ -49,6 +49,25 @@ func TestDocumentsCommands(t *testing.T) {
 			t.Fatalf("verify-aa, another challenge: %d %s", code, out)
 		}
 	}
+	// Trust from a master list, verified against its anchor.
+	anchor := icaotest.New(t, icaotest.Options{})
+	listed := icaotest.New(t, icaotest.Options{Signer: "p256"})
+	dir := t.TempDir()
+	listed.WriteDump(filepath.Join(dir, "dump"))
+	ml, anchorFile := filepath.Join(dir, "utopia.ml"), filepath.Join(dir, "anchor.der")
+	os.WriteFile(ml, anchor.MasterList(t, [][]byte{listed.CSCA, anchor.CSCA}, nil), 0o600)
+	os.WriteFile(anchorFile, anchor.CSCA, 0o600)
+	if out, errOut, code := segl(t, "documents", "masterlist", "--file", ml, "--anchor", anchorFile); code != 0 || out != "2 CSCAs from 1 countries\n" {
+		t.Fatalf("masterlist: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := segl(t, "documents", "verify", "--dir", filepath.Join(dir, "dump"), "--masterlist", ml, "--masterlist-anchor", anchorFile); code != 0 ||
+		!strings.Contains(out, "chain: ok\n") || !strings.HasSuffix(out, "verdict: genuine\n") {
+		t.Fatalf("verify with a master list: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := segl(t, "documents", "masterlist", "--file", ml, "--anchor", filepath.Join(dir, "dump", "csca.der")); code == 0 ||
+		!strings.Contains(errOut, "is not signed by the anchor") {
+		t.Fatalf("masterlist with another anchor: exit %d %s", code, errOut)
+	}
 	if _, errOut, code := segl(t, "documents", "verify", "--dir", t.TempDir()); code == 0 || !strings.Contains(errOut, "EF_SOD.bin") {
 		t.Fatalf("an empty dump: %d %s", code, errOut)
 	}

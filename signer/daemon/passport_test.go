@@ -69,14 +69,29 @@ func TestPassportStepUp(t *testing.T) {
 		return code, out
 	}
 
-	// Someone else's genuine passport: not the holder, counted.
+	// Someone else's genuine passport, signed by the same document
+	// signer: genuine, but not the holder; counted, and the audit names
+	// what differed, not what it was.
 	ref := pay()
-	stranger := icaotest.New(t, icaotest.Options{Signer: "p256"})
+	stranger := icaotest.New(t, icaotest.Options{SignedBy: passport, Surname: "NIELSEN", GivenNames: "KAREN", DocumentNumber: "DK7654321",
+		Nationality: "DNK", Birth: time.Date(1985, 4, 17, 0, 0, 0, 0, time.UTC)})
 	if code, out := submit(ref, stranger, stranger.SignAA(challenge(ref))); code != 200 || out["accepted"] != false {
 		t.Fatalf("another holder's passport: %d %v", code, out)
 	}
 	if n := a.failures("karen"); n != 1 {
 		t.Fatalf("another holder's passport counted %d failures", n)
+	}
+	refused := lastAudit(t, a, audit.FactorRefused)
+	if refused["genuine"] != "true" || refused["reason"] != "the holder is not the user: mrz: the holder does not match: surname" ||
+		strings.Contains(fmt.Sprint(refused), "NIELSEN") {
+		t.Fatalf("another holder's passport is refused as: %v", refused)
+	}
+	// Karen's own passport answering a challenge that was replaced is
+	// refused too: active authentication is over the current one only.
+	old := challenge(ref)
+	challenge(ref) // a new one replaces it
+	if code, out := submit(ref, passport, passport.SignAA(old)); code != 200 || out["accepted"] != false {
+		t.Fatalf("a wrong AA signature: %d %v", code, out)
 	}
 	// Karen's, answering the challenge: complete, with the chip's key in the amr.
 	c := challenge(ref)
@@ -92,15 +107,7 @@ func TestPassportStepUp(t *testing.T) {
 		t.Fatalf("a completed order leaves %d failures", n)
 	}
 	// The audit says which document, never whose: no name, number or birth.
-	var rec map[string]string
-	a.d.Store().View(t0(), func(r store.Reader) error {
-		return r.AuditRecords(1, func(s audit.Stored) (bool, error) {
-			if s.Record.Event == audit.FactorAccepted && s.Record.Details["factor"] == "passport" {
-				rec = s.Record.Details
-			}
-			return true, nil
-		})
-	})
+	rec := lastAudit(t, a, audit.FactorAccepted)
 	if rec["issuingState"] != "DNK" || len(rec["document"]) != 16 || rec["genuine"] != "true" {
 		t.Fatalf("the passport's audit record: %v", rec)
 	}
@@ -190,4 +197,20 @@ func TestRemoteReactivation(t *testing.T) {
 		PublicKey: b64(der), Proof: q.sign(app.ActivationProof(ch.ActivationID)), DeviceName: "Replay"}, &e); code != 400 || e.ErrorCode != "activationFailed" {
 		t.Fatalf("a replayed chip answer: %d %+v", code, e)
 	}
+}
+
+// lastAudit is the details of the last passport factor's audit record of
+// the event.
+func lastAudit(t *testing.T, a *appEnv, event string) map[string]string {
+	t.Helper()
+	var rec map[string]string
+	a.d.Store().View(t0(), func(r store.Reader) error {
+		return r.AuditRecords(1, func(s audit.Stored) (bool, error) {
+			if s.Record.Event == event && s.Record.Details["factor"] == "passport" {
+				rec = s.Record.Details
+			}
+			return true, nil
+		})
+	})
+	return rec
 }

@@ -58,6 +58,9 @@ func (t *Trust) add(c *pki.Certificate) {
 
 var oidCountry = asn1.ObjectIdentifier{2, 5, 4, 6}
 
+// oidMasterListSigner is id-icao-cscaMasterListSigningKey.
+var oidMasterListSigner = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 3}
+
 // country is a Name's countryName, upper case, or "?".
 func country(n pki.Name) string {
 	for _, rdn := range n {
@@ -129,9 +132,19 @@ func (t *Trust) AddMasterList(ml, anchor []byte, at time.Time) (int, error) {
 	if err := signer.CheckSignatureFrom(a); err != nil {
 		return 0, fmt.Errorf("the master list signer %s is not signed by the anchor %s: %w", signer.Subject, a.Subject, err)
 	}
+	// ICAO 9303 part 12 gives a master list signer's certificate this
+	// extended key usage; without it, the key may be a document
+	// signer's, or another of the anchor's keys, that never vouched for
+	// a list.
+	if !slices.ContainsFunc(signer.ExtKeyUsage, oidMasterListSigner.Equal) {
+		return 0, fmt.Errorf("the master list signer %s lacks the master list signing key usage (%v) in its certificate", signer.Subject, oidMasterListSigner)
+	}
 	for _, c := range []*pki.Certificate{signer, a} {
 		if !c.ValidAt(at) {
 			return 0, fmt.Errorf("%s is not valid at %s (%s to %s)", c.Subject, at.Format(time.RFC3339), c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
+		}
+		if err := unhandledCritical(c.Subject.String(), c.UnhandledCriticalExtensions); err != nil {
+			return 0, fmt.Errorf("the master list: %w", err)
 		}
 	}
 	n := 0

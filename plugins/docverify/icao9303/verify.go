@@ -11,10 +11,12 @@ package icao9303
 import (
 	"bytes"
 	"crypto/hmac"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segl/segl/plugins/docverify"
@@ -182,8 +184,7 @@ func verifySignedData(sd *cms.SignedData, signer *pki.Certificate) (*pki.Certifi
 	if !si.ContentType.Equal(sd.EContentType) {
 		return nil, fmt.Errorf("the signed contentType %v is not the content's %v", si.ContentType, sd.EContentType)
 	}
-	alg := pki.AlgorithmIdentifier{Algorithm: si.DigestAlgorithm.Algorithm, Parameters: si.DigestAlgorithm.Parameters}
-	hash, err := pki.DigestAlgorithm(alg)
+	hash, err := pki.DigestAlgorithm(si.DigestAlgorithm)
 	if err != nil {
 		return nil, fmt.Errorf("the SignerInfo's digestAlgorithm: %w", err)
 	}
@@ -192,8 +193,7 @@ func verifySignedData(sd *cms.SignedData, signer *pki.Certificate) (*pki.Certifi
 	if !hmac.Equal(h.Sum(nil), si.MessageDigest) {
 		return nil, errors.New("the signed messageDigest is not the content's digest")
 	}
-	sigAlg := pki.AlgorithmIdentifier{Algorithm: si.SignatureAlgorithm.Algorithm, Parameters: si.SignatureAlgorithm.Parameters}
-	if err := pki.VerifySignature(signer.PublicKey, sigAlg, hash, si.SignedAttrsToVerify(), si.Signature); err != nil {
+	if err := pki.VerifySignature(signer.PublicKey, si.SignatureAlgorithm, hash, si.SignedAttrsToVerify(), si.Signature); err != nil {
 		return nil, fmt.Errorf("the signature by %s: %w", signer.Subject, err)
 	}
 	return signer, nil
@@ -249,6 +249,11 @@ func (r *report) chain(t *Trust, dsc *pki.Certificate, at time.Time) {
 			r.skipped(CheckCRL, "the chain failed")
 			return
 		}
+		if err := unhandledCritical(c.what+" "+c.c.Subject.String(), c.c.UnhandledCriticalExtensions); err != nil {
+			r.failed(CheckChain, "%v", err)
+			r.skipped(CheckCRL, "the chain failed")
+			return
+		}
 	}
 	r.ok(CheckChain)
 	crl, err := t.crlOf(csca)
@@ -257,6 +262,8 @@ func (r *report) chain(t *Trust, dsc *pki.Certificate, at time.Time) {
 		r.failed(CheckCRL, "%v", err)
 	case crl == nil:
 		r.skipped(CheckCRL, "no CRL of %s", country(csca.Subject))
+	case len(crl.UnhandledCriticalExtensions) > 0:
+		r.failed(CheckCRL, "%v", unhandledCritical("the newest CRL of "+country(csca.Subject), crl.UnhandledCriticalExtensions))
 	case crl.IsRevoked(dsc.SerialNumber):
 		r.failed(CheckCRL, "the document signer (serial %s) is revoked", dsc.SerialNumber)
 	case !crl.NextUpdate.IsZero() && at.After(crl.NextUpdate):
@@ -264,6 +271,21 @@ func (r *report) chain(t *Trust, dsc *pki.Certificate, at time.Time) {
 	default:
 		r.ok(CheckCRL)
 	}
+}
+
+// unhandledCritical is the one rule for critical extensions: a
+// certificate or CRL with a critical extension this verifier does not
+// read cannot be relied on (RFC 5280 4.2 and 5.2), so what has one fails
+// the check that uses it, naming the extensions.
+func unhandledCritical(what string, oids []asn1.ObjectIdentifier) error {
+	if len(oids) == 0 {
+		return nil
+	}
+	names := make([]string, len(oids))
+	for i, o := range oids {
+		names[i] = o.String()
+	}
+	return fmt.Errorf("%s has a critical extension this verifier does not handle (%s), so it cannot be relied on", what, strings.Join(names, ", "))
 }
 
 // mrz parses DG1, whose hash the SOD must have vouched for, and checks

@@ -1,6 +1,9 @@
 package icao9303_test
 
 import (
+	"bytes"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +121,88 @@ func TestRevokedSigner(t *testing.T) {
 	if v := icao9303.Verify(tr, doc(d)); v.Genuine || result(v, icao9303.CheckCRL) != docverify.Failed {
 		t.Fatalf("a revoked signer: %s", describe(v))
 	}
+}
+
+// A document signer certificate or a CRL with a critical extension the
+// verifier does not know cannot be relied on (RFC 5280 4.2): the check
+// that would use it fails and names the extension.
+func TestUnhandledCriticalExtensions(t *testing.T) {
+	odd := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 7}
+	d := icaotest.New(t, icaotest.Options{Signer: "p256", CriticalExtension: odd})
+	v := icao9303.Verify(trustOf(t, d), doc(d))
+	if v.Genuine || result(v, icao9303.CheckChain) != docverify.Failed || !strings.Contains(v.Reason, odd.String()) {
+		t.Fatalf("a document signer with an unknown critical extension: %s | %s", v.Reason, describe(v))
+	}
+
+	d = icaotest.New(t, icaotest.Options{Signer: "rsa"})
+	tr := trustOf(t, d)
+	// A partitioned CRL (issuingDistributionPoint, critical) might not
+	// list the document signer even if it is revoked.
+	idp := asn1.ObjectIdentifier{2, 5, 29, 28}
+	if err := tr.AddCRL(d.CRL(t, pkix.Extension{Id: idp, Critical: true, Value: []byte{0x30, 0x03, 0x81, 0x01, 0xff}})); err != nil {
+		t.Fatal(err)
+	}
+	v = icao9303.Verify(tr, doc(d))
+	if v.Genuine || result(v, icao9303.CheckCRL) != docverify.Failed || !strings.Contains(v.Reason, "2.5.29.28") {
+		t.Fatalf("a CRL with an unknown critical extension: %s | %s", v.Reason, describe(v))
+	}
+	if result(v, icao9303.CheckChain) != docverify.OK {
+		t.Fatalf("the chain itself is fine: %s", describe(v))
+	}
+}
+
+// A CSCA master list, verified against the CSCA configured as its
+// anchor, makes its CSCAs trusted; a list that was altered, one its
+// anchor did not vouch for, and one whose signer lacks ICAO's master list
+// key usage add nothing.
+func TestMasterLists(t *testing.T) {
+	anchor := icaotest.New(t, icaotest.Options{Signer: "rsa"})
+	listed := icaotest.New(t, icaotest.Options{Signer: "p256"})
+	unlisted := icaotest.New(t, icaotest.Options{Signer: "p256"})
+	ml := anchor.MasterList(t, [][]byte{listed.CSCA, anchor.CSCA}, nil)
+
+	var tr icao9303.Trust
+	if n, err := tr.AddMasterList(ml, anchor.CSCA, time.Now()); err != nil || n != 2 {
+		t.Fatalf("AddMasterList = %d, %v", n, err)
+	}
+	if v := icao9303.Verify(&tr, doc(listed)); !v.Genuine {
+		t.Fatalf("a document of a listed CSCA: %s", describe(v))
+	}
+	if v := icao9303.Verify(&tr, doc(unlisted)); v.Genuine || result(v, icao9303.CheckChain) != docverify.Failed {
+		t.Fatalf("a document of a CSCA the list does not hold: %s", describe(v))
+	}
+
+	altered := bytes.Clone(ml)
+	i := bytes.Index(altered, listed.CSCA)
+	altered[i+len(listed.CSCA)/2] ^= 1
+	for name, c := range map[string]struct {
+		ml, anchor []byte
+		want       string
+	}{
+		"an altered list":          {altered, anchor.CSCA, "messageDigest"},
+		"another anchor":           {ml, listed.CSCA, "is not signed by the anchor"},
+		"a signer without the EKU": {anchor.MasterList(t, [][]byte{listed.CSCA}, []asn1.ObjectIdentifier{}), anchor.CSCA, "master list signing key usage"},
+		"a signer with another EKU": {anchor.MasterList(t, [][]byte{listed.CSCA}, []asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 4}}), anchor.CSCA,
+			"master list signing key usage"},
+		"not a master list": {sodSignedData(t, listed), anchor.CSCA, "eContentType"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var tr icao9303.Trust
+			n, err := tr.AddMasterList(c.ml, c.anchor, time.Now())
+			if err == nil || !strings.Contains(err.Error(), c.want) || n != 0 || len(tr.CSCAs) != 0 {
+				t.Fatalf("AddMasterList = %d, %v; want an error saying %q", n, err, c.want)
+			}
+		})
+	}
+}
+
+// sodSignedData is the SignedData inside d's EF.SOD (tag 0x77).
+func sodSignedData(t *testing.T, d *icaotest.Document) []byte {
+	var v asn1.RawValue
+	if _, err := asn1.Unmarshal(d.SOD, &v); err != nil || v.Tag != 23 {
+		t.Fatalf("EF.SOD: %v", err)
+	}
+	return v.Bytes
 }
 
 // Active authentication over the server's challenge, RSA (ISO/IEC 9796-2)

@@ -21,6 +21,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 // Object identifiers of the structures this package reads.
@@ -50,14 +52,6 @@ func perr(field, format string, args ...any) error {
 	return &ParseError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// AlgorithmIdentifier is an algorithm and its parameters as sent.
-type AlgorithmIdentifier struct {
-	Algorithm asn1.ObjectIdentifier
-	// Parameters is the whole DER element of the parameters (05 00 for
-	// NULL; a SEQUENCE for RSASSA-PSS), nil when they are absent.
-	Parameters []byte
-}
-
 // Attribute is a CMS attribute: its type and the DER element of each
 // value, in the order sent.
 type Attribute struct {
@@ -70,7 +64,7 @@ type Attribute struct {
 // non-nil one was present and empty.
 type SignedData struct {
 	Version          int
-	DigestAlgorithms []AlgorithmIdentifier
+	DigestAlgorithms []pki.AlgorithmIdentifier
 	// EContentType is encapContentInfo's eContentType: 2.23.136.1.1.1 for
 	// an EF.SOD, 2.23.136.1.1.2 for a CSCA master list.
 	EContentType asn1.ObjectIdentifier
@@ -100,7 +94,7 @@ type SignerInfo struct {
 	Issuer               []byte
 	SerialNumber         *big.Int
 	SubjectKeyIdentifier []byte
-	DigestAlgorithm      AlgorithmIdentifier
+	DigestAlgorithm      pki.AlgorithmIdentifier
 	// RawSignedAttrs is the signedAttrs element as sent, with its
 	// [0] IMPLICIT tag (0xA0); nil when there are none.
 	RawSignedAttrs []byte
@@ -113,7 +107,7 @@ type SignerInfo struct {
 	// against the digest of EContent.
 	ContentType        asn1.ObjectIdentifier
 	MessageDigest      []byte
-	SignatureAlgorithm AlgorithmIdentifier
+	SignatureAlgorithm pki.AlgorithmIdentifier
 	Signature          []byte
 	// RawUnsignedAttrs is the unsignedAttrs element as sent, with its
 	// [1] IMPLICIT tag (0xA1); nil when there are none.
@@ -181,7 +175,7 @@ func ParseSignedData(der []byte) (*SignedData, error) {
 	if !s.ReadASN1(&algs, cbasn1.SET) {
 		return nil, perr("SignedData.digestAlgorithms", "not a SET")
 	}
-	sd.DigestAlgorithms = []AlgorithmIdentifier{}
+	sd.DigestAlgorithms = []pki.AlgorithmIdentifier{}
 	for i := 0; !algs.Empty(); i++ {
 		a, err := readAlgorithm(&algs, fmt.Sprintf("SignedData.digestAlgorithms[%d]", i))
 		if err != nil {
@@ -278,27 +272,13 @@ func (sd *SignedData) readEncapContentInfo(s *cryptobyte.String) error {
 	return nil
 }
 
-// readAlgorithm reads an AlgorithmIdentifier.
-func readAlgorithm(s *cryptobyte.String, field string) (AlgorithmIdentifier, error) {
-	var a AlgorithmIdentifier
-	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) {
-		return a, perr(field, "not an AlgorithmIdentifier SEQUENCE")
+// readAlgorithm reads an pki.AlgorithmIdentifier, naming field when it is
+// wrong.
+func readAlgorithm(s *cryptobyte.String, field string) (pki.AlgorithmIdentifier, error) {
+	a, err := pki.ReadAlgorithmIdentifier(s)
+	if err != nil {
+		return a, perr(field, "%v", err)
 	}
-	if !seq.ReadASN1ObjectIdentifier(&a.Algorithm) {
-		return a, perr(field+".algorithm", "not an OBJECT IDENTIFIER")
-	}
-	if seq.Empty() {
-		return a, nil
-	}
-	var params cryptobyte.String
-	if !seq.ReadAnyASN1Element(&params, nil) {
-		return a, perr(field+".parameters", "not a DER element")
-	}
-	if !seq.Empty() {
-		return a, perr(field, "data after the parameters")
-	}
-	a.Parameters = params
 	return a, nil
 }
 
@@ -320,7 +300,7 @@ func readSignerInfo(s *cryptobyte.String, field string) (*SignerInfo, error) {
 		if !ias.ReadASN1Element(&issuer, cbasn1.SEQUENCE) {
 			return nil, perr(field+".sid.issuer", "not a Name SEQUENCE")
 		}
-		if _, err := ParseName(issuer); err != nil {
+		if _, err := pki.ParseName(issuer); err != nil {
 			return nil, perr(field+".sid.issuer", "%v", err)
 		}
 		si.Issuer = issuer
@@ -525,7 +505,7 @@ func checkElement(raw []byte, tag cbasn1.Tag, field string) error {
 	return nil
 }
 
-func addAlgorithm(b *cryptobyte.Builder, a AlgorithmIdentifier) {
+func addAlgorithm(b *cryptobyte.Builder, a pki.AlgorithmIdentifier) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1ObjectIdentifier(a.Algorithm)
 		if a.Parameters != nil {
@@ -534,7 +514,7 @@ func addAlgorithm(b *cryptobyte.Builder, a AlgorithmIdentifier) {
 	})
 }
 
-func checkAlgorithm(a AlgorithmIdentifier, field string) error {
+func checkAlgorithm(a pki.AlgorithmIdentifier, field string) error {
 	if a.Parameters == nil {
 		return nil
 	}

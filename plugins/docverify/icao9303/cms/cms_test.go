@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/segl/segl/plugins/docverify/icao9303/ber"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 func testLDS(t testing.TB) []byte {
@@ -140,7 +142,7 @@ func TestSignedDataVariants(t *testing.T) {
 		{"RSASSA-PSS parameters and NULL digest parameters", func(sd *SignedData) {
 			si := &sd.SignerInfos[0]
 			si.DigestAlgorithm.Parameters = []byte{0x05, 0x00}
-			si.SignatureAlgorithm = AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10},
+			si.SignatureAlgorithm = pki.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10},
 				Parameters: []byte{0x30, 0x03, 0xa2, 0x01, 0x20}}
 		}, func(t *testing.T, sd *SignedData) {
 			si := sd.SignerInfos[0]
@@ -376,7 +378,7 @@ func checkOpenSSLSignedData(t *testing.T, der []byte, cert *x509.Certificate, ki
 			t.Fatalf("sid: version %d, ski %x, want %x", si.Version, si.SubjectKeyIdentifier, cert.SubjectKeyId)
 		}
 	} else {
-		if si.Version != 1 || !EqualNames(si.Issuer, cert.RawIssuer) || si.SerialNumber.Cmp(cert.SerialNumber) != 0 {
+		if si.Version != 1 || !pki.EqualNames(si.Issuer, cert.RawIssuer) || si.SerialNumber.Cmp(cert.SerialNumber) != 0 {
 			t.Fatalf("sid: version %d, serial %v", si.Version, si.SerialNumber)
 		}
 	}
@@ -387,7 +389,7 @@ func checkOpenSSLSignedData(t *testing.T, der []byte, cert *x509.Certificate, ki
 	if !bytes.Equal(si.MessageDigest, d[:]) {
 		t.Fatal("messageDigest is not the SHA-256 of the content")
 	}
-	if h, ok := HashForOID(si.DigestAlgorithm.Algorithm); !ok || h != crypto.SHA256 {
+	if h, ok := pki.HashForOID(si.DigestAlgorithm.Algorithm); !ok || h != crypto.SHA256 {
 		t.Fatalf("digestAlgorithm %v", si.DigestAlgorithm.Algorithm)
 	}
 	// The signature verifies over SignedAttrsToVerify with the standard

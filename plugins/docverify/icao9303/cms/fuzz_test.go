@@ -6,8 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 // Each fuzz target checks that its parser never panics and that what it
@@ -32,9 +31,9 @@ func FuzzSignedData(f *testing.F) {
 	f.Add(der)
 	f.Add(append(append([]byte{0x77, 0x80}, toBER(f, der)...), 0, 0))
 	// A small one, which mutations reach every field of sooner.
-	small := &SignedData{Version: 1, DigestAlgorithms: []AlgorithmIdentifier{}, EContentType: OIDData, EContent: []byte{1},
+	small := &SignedData{Version: 1, DigestAlgorithms: []pki.AlgorithmIdentifier{}, EContentType: OIDData, EContent: []byte{1},
 		SignerInfos: []SignerInfo{{Version: 3, SubjectKeyIdentifier: []byte{}, Signature: []byte{},
-			DigestAlgorithm: AlgorithmIdentifier{Algorithm: oidSHA256}, SignatureAlgorithm: AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}, RawSignedAttrs: signedAttrs(f, OIDData, []byte{1})}}}
+			DigestAlgorithm: pki.AlgorithmIdentifier{Algorithm: oidSHA256}, SignatureAlgorithm: pki.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}, RawSignedAttrs: signedAttrs(f, OIDData, []byte{1})}}}
 	if der, err = small.Marshal(); err != nil {
 		f.Fatal(err)
 	}
@@ -70,7 +69,7 @@ func FuzzLDSSecurityObject(f *testing.F) {
 		{Hash: crypto.SHA1, DataGroupHashes: []DataGroupHash{{1, make([]byte, 20)}, {2, make([]byte, 20)}}},
 		{Version: 1, Hash: crypto.SHA384, DataGroupHashes: []DataGroupHash{{16, make([]byte, 48)}, {2, make([]byte, 48)}},
 			VersionInfo: &LDSVersionInfo{"0108", "040000"}},
-		{HashAlgorithm: AlgorithmIdentifier{Algorithm: OIDForHash(crypto.SHA512), Parameters: []byte{5, 0}},
+		{HashAlgorithm: pki.AlgorithmIdentifier{Algorithm: pki.OIDForHash(crypto.SHA512), Parameters: []byte{5, 0}},
 			DataGroupHashes: []DataGroupHash{{1, make([]byte, 64)}, {14, make([]byte, 64)}, {15, make([]byte, 64)}}},
 	} {
 		der, err := o.Marshal()
@@ -124,77 +123,6 @@ func FuzzMasterList(f *testing.F) {
 		again, err := ParseMasterList(out)
 		if err != nil || !reflect.DeepEqual(again, m) {
 			t.Fatalf("re-parse differs (%v)", err)
-		}
-	})
-}
-
-// marshalName re-encodes a parsed Name, RDN by RDN.
-func marshalName(n Name) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		for i := 0; i < len(n); {
-			j := i
-			for j < len(n) && n[j].RDN == n[i].RDN {
-				j++
-			}
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-				for _, a := range n[i:j] {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1ObjectIdentifier(a.Type)
-						b.AddBytes(a.Value)
-					})
-				}
-			})
-			i = j
-		}
-	})
-	return b.BytesOrPanic()
-}
-
-func FuzzName(f *testing.F) {
-	f.Add(nameDER(f, rdn(ps(oidC, "MY")), rdn(u8(oidO, "Government of Malaysia")), rdn(u8(oidCN, " CSCA  Malaysia"))))
-	f.Add(nameDER(f, rdn(ps(oidC, "gb"), bmp(oidO, "UKKPA")), rdn(atv{oidCN, cbasn1.Tag(28), "\x00\x00\x00A"})))
-	f.Add(nameDER(f))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		n, err := ParseName(in)
-		if err != nil {
-			if EqualNames(in, in) {
-				t.Fatal("a Name that does not parse equals itself")
-			}
-			return
-		}
-		for i, a := range n {
-			a.Text()
-			if i > 0 && a.RDN != n[i-1].RDN && a.RDN != n[i-1].RDN+1 {
-				t.Fatalf("RDN indices %d then %d", n[i-1].RDN, a.RDN)
-			}
-		}
-		if out := marshalName(n); !bytes.Equal(out, in) {
-			t.Fatalf("re-encoding differs\nin  % x\nout % x", in, out)
-		}
-		again, err := ParseName(in)
-		if err != nil || !reflect.DeepEqual(again, n) {
-			t.Fatalf("re-parse differs (%v)", err)
-		}
-		if !EqualNames(in, in) {
-			t.Fatal("a Name is not equal to itself")
-		}
-		// The same attributes with the RDNs in the reverse order.
-		rev := make(Name, 0, len(n))
-		last := 0
-		if len(n) > 0 {
-			last = n[len(n)-1].RDN
-		}
-		for r := last; r >= 0; r-- {
-			for _, a := range n {
-				if a.RDN == r {
-					a.RDN = last - r
-					rev = append(rev, a)
-				}
-			}
-		}
-		if !EqualNames(in, marshalName(rev)) {
-			t.Fatal("a Name with its RDNs reversed is another name")
 		}
 	})
 }

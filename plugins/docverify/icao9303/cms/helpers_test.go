@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 // openssl runs the openssl command in dir. The tests that call it need it:
@@ -192,13 +194,13 @@ func signedAttrs(t testing.TB, contentType asn1.ObjectIdentifier, content []byte
 // issuerAndSerialNumber and signed attributes.
 func (s *testSigner) signedData(t testing.TB, contentType asn1.ObjectIdentifier, content []byte) *SignedData {
 	t.Helper()
-	sha := AlgorithmIdentifier{Algorithm: oidSHA256}
+	sha := pki.AlgorithmIdentifier{Algorithm: oidSHA256}
 	si := SignerInfo{
 		Version:            1,
 		Issuer:             s.cert.RawIssuer,
 		SerialNumber:       s.cert.SerialNumber,
 		DigestAlgorithm:    sha,
-		SignatureAlgorithm: AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256},
+		SignatureAlgorithm: pki.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256},
 		RawSignedAttrs: signedAttrs(t, contentType, content, Attribute{
 			Type: oidSigningTime, Values: [][]byte{mustMarshal(t, time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC))},
 		}),
@@ -206,7 +208,7 @@ func (s *testSigner) signedData(t testing.TB, contentType asn1.ObjectIdentifier,
 	s.sign(t, &si)
 	return &SignedData{
 		Version:          3,
-		DigestAlgorithms: []AlgorithmIdentifier{sha},
+		DigestAlgorithms: []pki.AlgorithmIdentifier{sha},
 		EContentType:     contentType,
 		EContent:         content,
 		Certificates:     [][]byte{s.cert.Raw},

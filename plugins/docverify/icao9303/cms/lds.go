@@ -3,46 +3,15 @@ package cms
 import (
 	"bytes"
 	"crypto"
-	"encoding/asn1"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/segl/segl/plugins/docverify/icao9303/ber"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
-
-var hashOIDs = []struct {
-	oid  asn1.ObjectIdentifier
-	hash crypto.Hash
-}{
-	{asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, crypto.SHA1},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}, crypto.SHA224},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, crypto.SHA256},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, crypto.SHA384},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, crypto.SHA512},
-}
-
-// HashForOID returns the hash function of a digest algorithm OID:
-// SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512; false for any other.
-func HashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
-	for _, h := range hashOIDs {
-		if h.oid.Equal(oid) {
-			return h.hash, true
-		}
-	}
-	return 0, false
-}
-
-// OIDForHash is the inverse of HashForOID; nil for another hash.
-func OIDForHash(h crypto.Hash) asn1.ObjectIdentifier {
-	for _, e := range hashOIDs {
-		if e.hash == h {
-			return e.oid
-		}
-	}
-	return nil
-}
 
 // LDSSecurityObject is the content an EF.SOD signs (ICAO 9303 part 10,
 // OID 2.23.136.1.1.1): the hash of each data group.
@@ -50,7 +19,7 @@ type LDSSecurityObject struct {
 	// Version is 0, or 1 with VersionInfo.
 	Version int
 	// HashAlgorithm is as sent; Hash is its hash function.
-	HashAlgorithm AlgorithmIdentifier
+	HashAlgorithm pki.AlgorithmIdentifier
 	Hash          crypto.Hash
 	// DataGroupHashes in the order sent; DataGroupHash looks one up.
 	DataGroupHashes []DataGroupHash
@@ -110,7 +79,7 @@ func ParseLDSSecurityObject(der []byte) (*LDSSecurityObject, error) {
 		return nil, err
 	}
 	var ok bool
-	if o.Hash, ok = HashForOID(o.HashAlgorithm.Algorithm); !ok {
+	if o.Hash, ok = pki.HashForOID(o.HashAlgorithm.Algorithm); !ok {
 		return nil, perr("LDSSecurityObject.hashAlgorithm", "%v is not SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512", o.HashAlgorithm.Algorithm)
 	}
 	if p := o.HashAlgorithm.Parameters; p != nil && !bytes.Equal(p, []byte{0x05, 0x00}) {
@@ -161,12 +130,11 @@ func ParseLDSSecurityObject(der []byte) (*LDSSecurityObject, error) {
 			if !vi.ReadASN1(&v, cbasn1.PrintableString) {
 				return nil, perr("LDSSecurityObject.ldsVersionInfo."+f.name, "not a PrintableString")
 			}
-			for _, c := range v {
-				if !isPrintable(c) {
-					return nil, perr("LDSSecurityObject.ldsVersionInfo."+f.name, "byte 0x%02x is not PrintableString", c)
-				}
+			text, err := pki.DecodeString(cbasn1.PrintableString, v)
+			if err != nil {
+				return nil, perr("LDSSecurityObject.ldsVersionInfo."+f.name, "%v", err)
 			}
-			*f.out = string(v)
+			*f.out = text
 		}
 		if !vi.Empty() {
 			return nil, perr("LDSSecurityObject.ldsVersionInfo", "data after unicodeVersion")
@@ -191,7 +159,7 @@ func ParseLDSSecurityObject(der []byte) (*LDSSecurityObject, error) {
 func (o *LDSSecurityObject) Marshal() ([]byte, error) {
 	alg := o.HashAlgorithm
 	if alg.Algorithm == nil {
-		if alg.Algorithm = OIDForHash(o.Hash); alg.Algorithm == nil {
+		if alg.Algorithm = pki.OIDForHash(o.Hash); alg.Algorithm == nil {
 			return nil, perr("LDSSecurityObject.Hash", "%v has no OID here", o.Hash)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 func TestLDSSecurityObject(t *testing.T) {
@@ -50,7 +52,7 @@ func TestLDSSecurityObject(t *testing.T) {
 }
 
 // ldsDER builds an LDSSecurityObject by hand, so that tests can break it.
-func ldsDER(t testing.TB, version int64, alg AlgorithmIdentifier, dgs []DataGroupHash, extra func(b *cryptobyte.Builder)) []byte {
+func ldsDER(t testing.TB, version int64, alg pki.AlgorithmIdentifier, dgs []DataGroupHash, extra func(b *cryptobyte.Builder)) []byte {
 	t.Helper()
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -81,7 +83,7 @@ func versionInfo(lds, unicode string) func(b *cryptobyte.Builder) {
 }
 
 func TestLDSSecurityObjectErrors(t *testing.T) {
-	sha256 := AlgorithmIdentifier{Algorithm: OIDForHash(crypto.SHA256)}
+	sha256 := pki.AlgorithmIdentifier{Algorithm: pki.OIDForHash(crypto.SHA256)}
 	h := func(n int) []byte { return bytes.Repeat([]byte{0xaa}, n) }
 	two := []DataGroupHash{{1, h(32)}, {2, h(32)}}
 	const f = "LDSSecurityObject"
@@ -95,17 +97,17 @@ func TestLDSSecurityObjectErrors(t *testing.T) {
 		{"version -1", ldsDER(t, -1, sha256, two, nil), f + ".version", "-1, want 0 or 1"},
 		{"version 1 without ldsVersionInfo", ldsDER(t, 1, sha256, two, nil), f + ".ldsVersionInfo", "missing in version 1"},
 		{"version 0 with ldsVersionInfo", ldsDER(t, 0, sha256, two, versionInfo("0108", "040000")), f + ".ldsVersionInfo", "present in version 0"},
-		{"MD5", ldsDER(t, 0, AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 5}}, []DataGroupHash{{1, h(16)}, {2, h(16)}}, nil), f + ".hashAlgorithm", "1.2.840.113549.2.5 is not SHA-1"},
-		{"SHA-512/256", ldsDER(t, 0, AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 6}}, two, nil), f + ".hashAlgorithm", "is not SHA-1"},
-		{"hash parameters not NULL", ldsDER(t, 0, AlgorithmIdentifier{Algorithm: sha256.Algorithm, Parameters: []byte{0x02, 0x01, 0x00}}, two, nil), f + ".hashAlgorithm.parameters", "neither absent nor NULL"},
+		{"MD5", ldsDER(t, 0, pki.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 5}}, []DataGroupHash{{1, h(16)}, {2, h(16)}}, nil), f + ".hashAlgorithm", "1.2.840.113549.2.5 is not SHA-1"},
+		{"SHA-512/256", ldsDER(t, 0, pki.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 6}}, two, nil), f + ".hashAlgorithm", "is not SHA-1"},
+		{"hash parameters not NULL", ldsDER(t, 0, pki.AlgorithmIdentifier{Algorithm: sha256.Algorithm, Parameters: []byte{0x02, 0x01, 0x00}}, two, nil), f + ".hashAlgorithm.parameters", "neither absent nor NULL"},
 		{"DG 0", ldsDER(t, 0, sha256, []DataGroupHash{{0, h(32)}, {2, h(32)}}, nil), f + ".dataGroupHashValues[0].dataGroupNumber", "from 1 to 16"},
 		{"DG 17", ldsDER(t, 0, sha256, []DataGroupHash{{1, h(32)}, {17, h(32)}}, nil), f + ".dataGroupHashValues[1].dataGroupNumber", "from 1 to 16"},
 		{"DG listed twice", ldsDER(t, 0, sha256, []DataGroupHash{{1, h(32)}, {2, h(32)}, {1, h(32)}}, nil), f + ".dataGroupHashValues[2]", "DG1 listed a second time"},
 		{"hash too short", ldsDER(t, 0, sha256, []DataGroupHash{{1, h(32)}, {2, h(20)}}, nil), f + ".dataGroupHashValues[1].dataGroupHashValue", "20 bytes for DG2, but SHA-256 gives 32"},
-		{"hash too long", ldsDER(t, 0, AlgorithmIdentifier{Algorithm: OIDForHash(crypto.SHA1)}, two, nil), f + ".dataGroupHashValues[0].dataGroupHashValue", "32 bytes for DG1, but SHA-1 gives 20"},
+		{"hash too long", ldsDER(t, 0, pki.AlgorithmIdentifier{Algorithm: pki.OIDForHash(crypto.SHA1)}, two, nil), f + ".dataGroupHashValues[0].dataGroupHashValue", "32 bytes for DG1, but SHA-1 gives 20"},
 		{"one data group", ldsDER(t, 0, sha256, two[:1], nil), f + ".dataGroupHashValues", "1 data group hashes, fewer than the 2"},
 		{"no data groups", ldsDER(t, 0, sha256, nil, nil), f + ".dataGroupHashValues", "0 data group hashes"},
-		{"ldsVersion not PrintableString", ldsDER(t, 1, sha256, two, versionInfo("01*8", "040000")), f + ".ldsVersionInfo.ldsVersion", "byte 0x2a is not PrintableString"},
+		{"ldsVersion not PrintableString", ldsDER(t, 1, sha256, two, versionInfo("01*8", "040000")), f + ".ldsVersionInfo.ldsVersion", "byte 0x2a is not allowed in a PrintableString"},
 		{"ldsVersionInfo with one string", ldsDER(t, 1, sha256, two, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				b.AddASN1(cbasn1.PrintableString, func(b *cryptobyte.Builder) { b.AddBytes([]byte("0108")) })
@@ -127,27 +129,13 @@ func TestLDSSecurityObjectErrors(t *testing.T) {
 		})
 	}
 	// The NULL parameters some SODs send are fine, and kept.
-	der := ldsDER(t, 0, AlgorithmIdentifier{Algorithm: sha256.Algorithm, Parameters: []byte{5, 0}}, two, nil)
+	der := ldsDER(t, 0, pki.AlgorithmIdentifier{Algorithm: sha256.Algorithm, Parameters: []byte{5, 0}}, two, nil)
 	o, err := ParseLDSSecurityObject(der)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := o.Marshal(); !bytes.Equal(again, der) {
 		t.Fatal("NULL parameters lost")
-	}
-}
-
-func TestHashOIDs(t *testing.T) {
-	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA224, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
-		if got, ok := HashForOID(OIDForHash(h)); !ok || got != h {
-			t.Errorf("%v round trip gives %v", h, got)
-		}
-	}
-	if OIDForHash(crypto.MD5) != nil {
-		t.Error("MD5 has an OID")
-	}
-	if _, ok := HashForOID(asn1.ObjectIdentifier{1, 2, 3}); ok {
-		t.Error("1.2.3 is a hash")
 	}
 }
 

@@ -24,6 +24,8 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/segl/segl/plugins/docverify/icao9303/ber"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 // The public real-world data described in the shared PROVENANCE.md; it is
@@ -144,7 +146,7 @@ func TestRealSODs(t *testing.T) {
 			}
 			// The messageDigest attribute is the digest of the eContent
 			// with the SignerInfo's digest algorithm.
-			h, ok := HashForOID(si.DigestAlgorithm.Algorithm)
+			h, ok := pki.HashForOID(si.DigestAlgorithm.Algorithm)
 			if !ok {
 				t.Fatalf("digestAlgorithm %v", si.DigestAlgorithm.Algorithm)
 			}
@@ -158,7 +160,7 @@ func TestRealSODs(t *testing.T) {
 			// compared as sets of attributes) or by key identifier.
 			dsc := parseTBS(t, sd.Certificates[0])
 			if si.Issuer != nil {
-				if !EqualNames(si.Issuer, dsc.issuer) {
+				if !pki.EqualNames(si.Issuer, dsc.issuer) {
 					t.Errorf("sid issuer does not match the DSC's issuer")
 				}
 				if si.SerialNumber.Cmp(dsc.serial) != 0 {
@@ -238,7 +240,7 @@ func TestRealMasterLists(t *testing.T) {
 				t.Fatalf("%d signerInfos", len(sd.SignerInfos))
 			}
 			si := sd.SignerInfos[0]
-			h, ok := HashForOID(si.DigestAlgorithm.Algorithm)
+			h, ok := pki.HashForOID(si.DigestAlgorithm.Algorithm)
 			if !ok || !bytes.Equal(digest(h, sd.EContent), si.MessageDigest) {
 				t.Errorf("messageDigest is not the digest of the eContent")
 			}
@@ -332,14 +334,14 @@ func stdlibVerify(t *testing.T, certs [][]byte, si *SignerInfo) string {
 			continue
 		}
 		if si.SubjectKeyIdentifier != nil && bytes.Equal(c.SubjectKeyId, si.SubjectKeyIdentifier) ||
-			si.Issuer != nil && EqualNames(c.RawIssuer, si.Issuer) && c.SerialNumber.Cmp(si.SerialNumber) == 0 {
+			si.Issuer != nil && pki.EqualNames(c.RawIssuer, si.Issuer) && c.SerialNumber.Cmp(si.SerialNumber) == 0 {
 			cert = c
 		}
 	}
 	if cert == nil {
 		return "signer certificate not parsed by crypto/x509; signature not checked here"
 	}
-	h, ok := HashForOID(si.DigestAlgorithm.Algorithm)
+	h, ok := pki.HashForOID(si.DigestAlgorithm.Algorithm)
 	if !ok {
 		t.Fatalf("digest %v", si.DigestAlgorithm.Algorithm)
 	}

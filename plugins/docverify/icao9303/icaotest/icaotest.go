@@ -29,6 +29,8 @@ import (
 
 	"github.com/segl/segl/plugins/docverify/icao9303/aa"
 	"github.com/segl/segl/plugins/docverify/icao9303/cms"
+
+	"github.com/segl/segl/plugins/docverify/icao9303/pki"
 )
 
 // Options say what document to make; the zero value is an RSA-signed
@@ -49,6 +51,14 @@ type Options struct {
 	Birth, Expiry                                         time.Time
 	// Extra data groups to put in the SOD (number → file).
 	Extra map[int][]byte
+	// SignedBy makes the document under another document's CSCA and
+	// document signer, as a country's passports share them; Signer and
+	// Explicit are then that document's.
+	SignedBy *Document
+	// CriticalExtension gives the document signer certificate an
+	// extension of this OID marked critical that no verifier knows
+	// (Go-made signers only).
+	CriticalExtension asn1.ObjectIdentifier
 }
 
 // Document is a test document and the PKI behind it.
@@ -60,10 +70,11 @@ type Document struct {
 	// *ecdsa.PrivateKey), nil without AA.
 	AAKey crypto.PrivateKey
 
-	signer  cryptoSigner
-	cscaKey cryptoSigner
-	dir     string
-	t       testing.TB
+	signer     cryptoSigner
+	cscaKey    cryptoSigner
+	signerKind string // Options.Signer
+	dir        string
+	t          testing.TB
 }
 
 // cryptoSigner signs: Go's keys directly, brainpool keys through openssl.
@@ -96,10 +107,17 @@ func defaults(o *Options) {
 // New makes a document as o says.
 func New(t testing.TB, o Options) *Document {
 	t.Helper()
+	if o.SignedBy != nil {
+		o.Signer = o.SignedBy.signerKind
+	}
 	defaults(&o)
-	d := &Document{t: t, dir: t.TempDir(), DataGroups: map[int][]byte{}}
-	d.CSCA, d.cscaKey = d.certificate("CSCA Utopia", o, nil, true)
-	d.DSC, d.signer = d.certificate("Document Signer Utopia", o, d.CSCA, false)
+	d := &Document{signerKind: o.Signer, t: t, dir: t.TempDir(), DataGroups: map[int][]byte{}}
+	if p := o.SignedBy; p != nil {
+		d.CSCA, d.cscaKey, d.DSC, d.signer = p.CSCA, p.cscaKey, p.DSC, p.signer
+	} else {
+		d.CSCA, d.cscaKey = d.certificate("CSCA Utopia", o, nil, true)
+		d.DSC, d.signer = d.certificate("Document Signer Utopia", o, d.CSCA, false)
+	}
 	d.DataGroups[1] = DG1(TD3(o))
 	switch o.AA {
 	case "rsa":
@@ -232,7 +250,7 @@ func (d *Document) WriteDump(dir string) {
 // sod signs the data groups' hashes.
 func (d *Document) sod(o Options) []byte {
 	t := d.t
-	lds := &cms.LDSSecurityObject{Version: 0, HashAlgorithm: cms.AlgorithmIdentifier{Algorithm: cms.OIDForHash(crypto.SHA256)}, Hash: crypto.SHA256}
+	lds := &cms.LDSSecurityObject{Version: 0, HashAlgorithm: pki.AlgorithmIdentifier{Algorithm: pki.OIDForHash(crypto.SHA256)}, Hash: crypto.SHA256}
 	for n := 1; n <= 16; n++ {
 		if f, ok := d.DataGroups[n]; ok {
 			sum := sha256.Sum256(f)
@@ -247,34 +265,89 @@ func (d *Document) sod(o Options) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	der := signedData(t, cms.OIDLDSSecurityObject, content, d.DSC, d.signer, signatureAlgorithm(o.Signer))
+	if o.BER {
+		der = toBER(der)
+	}
+	return append(append([]byte{0x77}, tlvLen(len(der))...), der...)
+}
+
+// signedData is a DER SignedData of content of type contentType, signed
+// with SHA-256 by signer, whose certificate cert it holds and names by
+// issuer and serial number.
+func signedData(t testing.TB, contentType asn1.ObjectIdentifier, content, cert []byte, signer cryptoSigner, sigAlg pki.AlgorithmIdentifier) []byte {
 	digest := sha256.Sum256(content)
-	ct, _ := asn1.Marshal(cms.OIDLDSSecurityObject)
+	ct, _ := asn1.Marshal(contentType)
 	md, _ := asn1.Marshal(digest[:])
 	attrs, err := cms.MarshalSignedAttrs([]cms.Attribute{{Type: cms.OIDContentType, Values: [][]byte{ct}}, {Type: cms.OIDMessageDigest, Values: [][]byte{md}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	toSign := append([]byte{0x31}, attrs[1:]...)
-	dsc, err := x509.ParseCertificate(d.DSC)
 	var issuer, serial []byte
-	if err == nil {
-		issuer, serial = dsc.RawIssuer, dsc.SerialNumber.Bytes()
+	if c, err := x509.ParseCertificate(cert); err == nil {
+		issuer, serial = c.RawIssuer, c.SerialNumber.Bytes()
 	} else {
-		issuer, serial = rawIssuerSerial(t, d.DSC)
+		issuer, serial = rawIssuerSerial(t, cert)
 	}
 	si := cms.SignerInfo{Version: 1, Issuer: issuer, SerialNumber: new(big.Int).SetBytes(serial),
-		DigestAlgorithm: cms.AlgorithmIdentifier{Algorithm: cms.OIDForHash(crypto.SHA256)}, RawSignedAttrs: attrs,
-		SignatureAlgorithm: signatureAlgorithm(o.Signer), Signature: d.signer.sign(t, crypto.SHA256, toSign)}
-	sd := &cms.SignedData{Version: 3, DigestAlgorithms: []cms.AlgorithmIdentifier{si.DigestAlgorithm}, EContentType: cms.OIDLDSSecurityObject,
-		EContent: content, Certificates: [][]byte{d.DSC}, SignerInfos: []cms.SignerInfo{si}}
+		DigestAlgorithm: pki.AlgorithmIdentifier{Algorithm: pki.OIDForHash(crypto.SHA256)}, RawSignedAttrs: attrs,
+		SignatureAlgorithm: sigAlg, Signature: signer.sign(t, crypto.SHA256, toSign)}
+	sd := &cms.SignedData{Version: 3, DigestAlgorithms: []pki.AlgorithmIdentifier{si.DigestAlgorithm}, EContentType: contentType,
+		EContent: content, Certificates: [][]byte{cert}, SignerInfos: []cms.SignerInfo{si}}
 	der, err := sd.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.BER {
-		der = toBER(der)
+	return der
+}
+
+// OIDMasterListSigner is the extended key usage of a master list
+// signer's certificate (ICAO 9303 part 12, id-icao-cscaMasterListSigningKey).
+var OIDMasterListSigner = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 3}
+
+// MasterList is a CSCA master list of cscas, signed by a master list
+// signer that d's CSCA issued (d's CSCA is the list's anchor; Go-made
+// CSCAs only). The signer's certificate has the master list signer's
+// extended key usage, critical, as ICAO 9303 part 12 wants, unless eku
+// is nil; then it has eku instead, or none when eku is empty.
+func (d *Document) MasterList(t testing.TB, cscas [][]byte, eku []asn1.ObjectIdentifier) []byte {
+	t.Helper()
+	g, ok := d.cscaKey.(goSigner)
+	if !ok {
+		t.Fatal("icaotest: master lists of Go-made CSCAs only")
 	}
-	return append(append([]byte{0x77}, tlvLen(len(der))...), der...)
+	csca, err := x509.ParseCertificate(d.CSCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eku == nil {
+		eku = []asn1.ObjectIdentifier{OIDMasterListSigner}
+	}
+	serials++
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serials), Subject: pkix.Name{Country: []string{"UT"}, CommonName: "Master List Signer Utopia"},
+		NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(3, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}
+	if len(eku) > 0 {
+		v, err := asn1.Marshal(eku)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: v}}
+	}
+	cert, err := x509.CreateCertificate(rand.Reader, tmpl, csca, key.Public(), g.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := (&cms.MasterList{Certificates: cscas}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signedData(t, cms.OIDCscaMasterList, content, cert, goSigner{key: key}, signatureAlgorithm("p256"))
 }
 
 // rawIssuerSerial reads a certificate Go cannot parse (explicit curve
@@ -310,14 +383,14 @@ func rawIssuerSerial(t testing.TB, der []byte) (issuer, serial []byte) {
 	return cert.TBS.Issuer.FullBytes, cert.TBS.Serial.Bytes()
 }
 
-func signatureAlgorithm(signer string) cms.AlgorithmIdentifier {
+func signatureAlgorithm(signer string) pki.AlgorithmIdentifier {
 	switch {
 	case signer == "rsa":
-		return cms.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, Parameters: []byte{5, 0}}
+		return pki.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, Parameters: []byte{5, 0}}
 	case signer == "rsa-pss":
-		return cms.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}, Parameters: pssParams}
+		return pki.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}, Parameters: pssParams}
 	}
-	return cms.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}} // ecdsa-with-SHA256
+	return pki.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}} // ecdsa-with-SHA256
 }
 
 // pssParams: SHA-256, MGF1 with SHA-256, salt 32, as RFC 4055 writes them.
@@ -417,6 +490,9 @@ func (d *Document) certificate(cn string, o Options, issuer []byte, ca bool) ([]
 	serials++
 	now := time.Now()
 	if strings.HasPrefix(o.Signer, "brainpool") {
+		if o.CriticalExtension != nil {
+			t.Fatal("icaotest: CriticalExtension with Go-made signers only")
+		}
 		return d.sslCertificate(cn, o, issuer, ca)
 	}
 	var key crypto.Signer
@@ -444,6 +520,9 @@ func (d *Document) certificate(cn string, o Options, issuer []byte, ca bool) ([]
 		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign|x509.KeyUsageCRLSign
 	} else {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		if o.CriticalExtension != nil {
+			tmpl.ExtraExtensions = []pkix.Extension{{Id: o.CriticalExtension, Critical: true, Value: []byte{0x05, 0x00}}}
+		}
 		if parent, err = x509.ParseCertificate(issuer); err != nil {
 			t.Fatal(err)
 		}
@@ -497,8 +576,8 @@ func writeConf(t testing.TB, dir, name, ext string) string {
 }
 
 // CRL is a CRL by the CSCA that revokes the document signer (Go-made
-// signers only).
-func (d *Document) CRL(t testing.TB) []byte {
+// signers only), with extra extensions if given.
+func (d *Document) CRL(t testing.TB, extra ...pkix.Extension) []byte {
 	csca, err := x509.ParseCertificate(d.CSCA)
 	if err != nil {
 		t.Fatal(err)
@@ -512,7 +591,7 @@ func (d *Document) CRL(t testing.TB) []byte {
 		t.Fatal("icaotest: CRLs of Go-made CSCAs only")
 	}
 	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Hour),
-		NextUpdate: time.Now().AddDate(0, 1, 0), RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: dsc.SerialNumber, RevocationTime: time.Now().Add(-time.Hour)}}},
+		NextUpdate: time.Now().AddDate(0, 1, 0), RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: dsc.SerialNumber, RevocationTime: time.Now().Add(-time.Hour)}}, ExtraExtensions: extra},
 		csca, g.key)
 	if err != nil {
 		t.Fatal(err)

@@ -51,28 +51,48 @@ func (a AlgorithmIdentifier) absentOrNull() bool {
 // ParseAlgorithmIdentifier parses the DER of one AlgorithmIdentifier.
 func ParseAlgorithmIdentifier(der []byte) (AlgorithmIdentifier, error) {
 	s := cryptobyte.String(der)
-	alg, ok := readAlgorithmIdentifier(&s)
-	if !ok || !s.Empty() {
-		return AlgorithmIdentifier{}, fmt.Errorf("%w: AlgorithmIdentifier", ErrMalformed)
+	alg, err := ReadAlgorithmIdentifier(&s)
+	if err != nil {
+		return alg, err
+	}
+	if !s.Empty() {
+		return AlgorithmIdentifier{}, fmt.Errorf("%w: AlgorithmIdentifier: %d bytes of trailing data", ErrMalformed, len(s))
 	}
 	return alg, nil
 }
 
-func readAlgorithmIdentifier(s *cryptobyte.String) (AlgorithmIdentifier, bool) {
+// ReadAlgorithmIdentifier reads one AlgorithmIdentifier from s, for
+// parsers of structures that hold one. The error, wrapping ErrMalformed,
+// says what part of it is wrong.
+func ReadAlgorithmIdentifier(s *cryptobyte.String) (AlgorithmIdentifier, error) {
+	bad := func(reason string) error { return fmt.Errorf("%w: AlgorithmIdentifier: %s", ErrMalformed, reason) }
 	var seq cryptobyte.String
 	var alg AlgorithmIdentifier
-	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1ObjectIdentifier(&alg.Algorithm) {
-		return alg, false
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) {
+		return alg, bad("not a DER SEQUENCE")
+	}
+	if !seq.ReadASN1ObjectIdentifier(&alg.Algorithm) {
+		return alg, bad("the algorithm is not an OBJECT IDENTIFIER")
+	}
+	if seq.Empty() {
+		return alg, nil
+	}
+	var params cryptobyte.String
+	if !seq.ReadAnyASN1Element(&params, nil) {
+		return alg, bad("the parameters are not a DER element")
 	}
 	if !seq.Empty() {
-		var params cryptobyte.String
-		var tag cbasn1.Tag
-		if !seq.ReadAnyASN1Element(&params, &tag) || !seq.Empty() {
-			return alg, false
-		}
-		alg.Parameters = bytes.Clone(params)
+		return alg, bad("data after the parameters")
 	}
-	return alg, true
+	alg.Parameters = bytes.Clone(params)
+	return alg, nil
+}
+
+// readAlgorithmIdentifier is ReadAlgorithmIdentifier for the parsers
+// here, which say themselves which field was wrong.
+func readAlgorithmIdentifier(s *cryptobyte.String) (AlgorithmIdentifier, bool) {
+	alg, err := ReadAlgorithmIdentifier(s)
+	return alg, err == nil
 }
 
 // Object identifiers of the algorithms.
@@ -152,19 +172,29 @@ var digestOIDs = []struct {
 // (SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512; parameters absent or
 // NULL), as CMS and the LDS security object use them.
 func DigestAlgorithm(alg AlgorithmIdentifier) (crypto.Hash, error) {
-	for _, d := range digestOIDs {
-		if d.oid.Equal(alg.Algorithm) {
-			if !alg.absentOrNull() {
-				return 0, fmt.Errorf("%w: %s with parameters", ErrUnsupportedAlgorithm, alg)
-			}
-			return d.hash, nil
-		}
+	h, ok := HashForOID(alg.Algorithm)
+	if !ok {
+		return 0, fmt.Errorf("%w: digest %s", ErrUnsupportedAlgorithm, alg)
 	}
-	return 0, fmt.Errorf("%w: digest %s", ErrUnsupportedAlgorithm, alg)
+	if !alg.absentOrNull() {
+		return 0, fmt.Errorf("%w: %s with parameters", ErrUnsupportedAlgorithm, alg)
+	}
+	return h, nil
 }
 
-// digestOID is the OID of a hash DigestAlgorithm knows.
-func digestOID(h crypto.Hash) asn1.ObjectIdentifier {
+// HashForOID returns the hash function of a digest algorithm OID:
+// SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512; false for any other.
+func HashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
+	for _, d := range digestOIDs {
+		if d.oid.Equal(oid) {
+			return d.hash, true
+		}
+	}
+	return 0, false
+}
+
+// OIDForHash is the inverse of HashForOID; nil for another hash.
+func OIDForHash(h crypto.Hash) asn1.ObjectIdentifier {
 	for _, d := range digestOIDs {
 		if d.hash == h {
 			return d.oid
@@ -173,4 +203,4 @@ func digestOID(h crypto.Hash) asn1.ObjectIdentifier {
 	return nil
 }
 
-func supportedDigest(h crypto.Hash) bool { return digestOID(h) != nil }
+func supportedDigest(h crypto.Hash) bool { return OIDForHash(h) != nil }

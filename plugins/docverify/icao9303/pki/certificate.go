@@ -44,13 +44,17 @@ type Certificate struct {
 	BasicConstraintsValid bool
 	IsCA                  bool
 	MaxPathLen            int
+	// ExtKeyUsage is the extKeyUsage extension's purposes, nil when the
+	// certificate has none (a master list signer's has ICAO's
+	// 2.23.136.1.1.3).
+	ExtKeyUsage []asn1.ObjectIdentifier
 
 	// Extensions are all the extensions, in order.
 	Extensions []Extension
 	// UnhandledCriticalExtensions are the critical extensions other than
-	// the four this package reads (subjectKeyIdentifier,
-	// authorityKeyIdentifier, keyUsage, basicConstraints). The caller
-	// decides what to do with a certificate that has any.
+	// the five this package reads (subjectKeyIdentifier,
+	// authorityKeyIdentifier, keyUsage, basicConstraints, extKeyUsage).
+	// The caller decides what to do with a certificate that has any.
 	UnhandledCriticalExtensions []asn1.ObjectIdentifier
 }
 
@@ -68,6 +72,7 @@ var (
 	oidExtCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
 	oidExtReasonCode     = asn1.ObjectIdentifier{2, 5, 29, 21}
 	oidExtAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidExtExtKeyUsage    = asn1.ObjectIdentifier{2, 5, 29, 37}
 )
 
 // ParseCertificate parses one DER certificate, with nothing after it.
@@ -86,36 +91,68 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
-func parseCertificate(der []byte) (*Certificate, error) {
-	der = bytes.Clone(der)
-	input := cryptobyte.String(der)
-	var cert, tbs cryptobyte.String
-	if !input.ReadASN1Element(&cert, cbasn1.SEQUENCE) {
+// signed is the envelope certificates and CRLs share (RFC 5280 4.1 and
+// 5.1): SEQUENCE { tbs, signatureAlgorithm, signatureValue }.
+type signed struct {
+	raw, rawTBS []byte
+	tbs         cryptobyte.String // the TBS's contents
+	alg         AlgorithmIdentifier
+	sig         []byte
+}
+
+// readSigned parses the envelope of a certificate or CRL (what) from
+// der, with nothing after it; tbsName names its TBS part in errors.
+func readSigned(der []byte, what, tbsName string) (*signed, error) {
+	input := cryptobyte.String(bytes.Clone(der))
+	var outer, tbs cryptobyte.String
+	if !input.ReadASN1Element(&outer, cbasn1.SEQUENCE) {
 		return nil, malformed("not a DER SEQUENCE")
 	}
 	if !input.Empty() {
-		return nil, malformed("%d bytes after the certificate", len(input))
+		return nil, malformed("%d bytes after the %s", len(input), what)
 	}
-	c := &Certificate{Raw: cert, MaxPathLen: -1}
-	if !cert.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
-		return nil, malformed("tbsCertificate")
+	env := &signed{raw: outer}
+	if !outer.ReadASN1(&outer, cbasn1.SEQUENCE) || !outer.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
+		return nil, malformed("%s", tbsName)
 	}
-	c.RawTBSCertificate = tbs
+	env.rawTBS = tbs
 	var ok bool
-	if c.SignatureAlgorithm, ok = readAlgorithmIdentifier(&cert); !ok {
+	if env.alg, ok = readAlgorithmIdentifier(&outer); !ok {
 		return nil, malformed("signatureAlgorithm")
 	}
 	var err error
-	if c.Signature, err = readSignatureBits(&cert); err != nil {
+	if env.sig, err = readSignatureBits(&outer); err != nil {
 		return nil, err
 	}
-	if !cert.Empty() {
+	if !outer.Empty() {
 		return nil, malformed("data after signatureValue")
 	}
-
-	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) {
-		return nil, malformed("tbsCertificate")
+	if !tbs.ReadASN1(&env.tbs, cbasn1.SEQUENCE) {
+		return nil, malformed("%s", tbsName)
 	}
+	return env, nil
+}
+
+// readInnerAlgorithm reads the TBS's signature field, which must equal
+// the signatureAlgorithm outside it.
+func (env *signed) readInnerAlgorithm(tbs *cryptobyte.String) error {
+	inner, ok := readAlgorithmIdentifier(tbs)
+	if !ok {
+		return malformed("signature")
+	}
+	if !inner.Equal(env.alg) {
+		return malformed("signature algorithm %s in the TBS, %s outside", inner, env.alg)
+	}
+	return nil
+}
+
+func parseCertificate(der []byte) (*Certificate, error) {
+	env, err := readSigned(der, "certificate", "tbsCertificate")
+	if err != nil {
+		return nil, err
+	}
+	c := &Certificate{Raw: env.raw, RawTBSCertificate: env.rawTBS, SignatureAlgorithm: env.alg, Signature: env.sig, MaxPathLen: -1}
+	tbs := env.tbs
 	var version int64
 	if !tbs.ReadOptionalASN1Integer(&version, cbasn1.Tag(0).Constructed().ContextSpecific(), int64(0)) || version < 0 || version > 2 {
 		return nil, malformed("version")
@@ -125,12 +162,8 @@ func parseCertificate(der []byte) (*Certificate, error) {
 	if !tbs.ReadASN1Integer(c.SerialNumber) {
 		return nil, malformed("serialNumber")
 	}
-	inner, ok := readAlgorithmIdentifier(&tbs)
-	if !ok {
-		return nil, malformed("signature")
-	}
-	if !inner.Equal(c.SignatureAlgorithm) {
-		return nil, malformed("signature algorithm %s in the TBS, %s outside", inner, c.SignatureAlgorithm)
+	if err := env.readInnerAlgorithm(&tbs); err != nil {
+		return nil, err
 	}
 	if c.RawIssuer, c.Issuer, err = readRawName(&tbs, "issuer"); err != nil {
 		return nil, err
@@ -203,10 +236,9 @@ func readRawName(s *cryptobyte.String, what string) ([]byte, Name, error) {
 	if !s.ReadASN1Element(&raw, cbasn1.SEQUENCE) {
 		return nil, nil, malformed("%s", what)
 	}
-	in := raw
-	n, ok := readName(&in)
-	if !ok || !in.Empty() {
-		return nil, nil, malformed("%s name", what)
+	n, err := ParseName(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return raw, n, nil
 }
@@ -312,6 +344,19 @@ func (c *Certificate) applyExtension(e Extension) error {
 			return malformed("basicConstraints")
 		}
 		c.BasicConstraintsValid = true
+	case e.ID.Equal(oidExtExtKeyUsage):
+		var seq cryptobyte.String
+		if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() || seq.Empty() {
+			return malformed("extKeyUsage")
+		}
+		c.ExtKeyUsage = []asn1.ObjectIdentifier{}
+		for !seq.Empty() {
+			var oid asn1.ObjectIdentifier
+			if !seq.ReadASN1ObjectIdentifier(&oid) {
+				return malformed("extKeyUsage purpose")
+			}
+			c.ExtKeyUsage = append(c.ExtKeyUsage, oid)
+		}
 	default:
 		if e.Critical {
 			c.UnhandledCriticalExtensions = append(c.UnhandledCriticalExtensions, e.ID)

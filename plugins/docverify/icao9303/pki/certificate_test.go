@@ -496,6 +496,13 @@ func TestCertificateLenientBooleans(t *testing.T) {
 		if err := c.CheckSignatureFrom(c); !errors.Is(err, want) {
 			t.Errorf("version %d: %v, want %v", v, err, want)
 		}
+		if v == 2 && (len(c.ExtKeyUsage) != 1 || !c.ExtKeyUsage[0].Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2})) {
+			t.Errorf("extKeyUsage %v", c.ExtKeyUsage)
+		}
+	}
+	// An extKeyUsage without a purpose is malformed.
+	if _, err := ParseCertificate(handCert(t, handOptions{version: 2, exts: [][]byte{{0x30, 0x09, 0x06, 0x03, 0x55, 0x1d, 0x25, 0x04, 0x02, 0x30, 0x00}}})); !errors.Is(err, ErrMalformed) {
+		t.Errorf("an empty extKeyUsage: %v", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
@@ -59,35 +58,12 @@ func ParseCRL(der []byte) (*CRL, error) {
 }
 
 func parseCRL(der []byte) (*CRL, error) {
-	der = bytes.Clone(der)
-	input := cryptobyte.String(der)
-	var list, tbs cryptobyte.String
-	if !input.ReadASN1Element(&list, cbasn1.SEQUENCE) {
-		return nil, malformed("not a DER SEQUENCE")
-	}
-	if !input.Empty() {
-		return nil, malformed("%d bytes after the CRL", len(input))
-	}
-	crl := &CRL{Raw: list, revoked: map[string]bool{}}
-	if !list.ReadASN1(&list, cbasn1.SEQUENCE) || !list.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
-		return nil, malformed("tbsCertList")
-	}
-	crl.RawTBSCertList = tbs
-	var ok bool
-	if crl.SignatureAlgorithm, ok = readAlgorithmIdentifier(&list); !ok {
-		return nil, malformed("signatureAlgorithm")
-	}
-	var err error
-	if crl.Signature, err = readSignatureBits(&list); err != nil {
+	env, err := readSigned(der, "CRL", "tbsCertList")
+	if err != nil {
 		return nil, err
 	}
-	if !list.Empty() {
-		return nil, malformed("data after signatureValue")
-	}
-
-	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) {
-		return nil, malformed("tbsCertList")
-	}
+	crl := &CRL{Raw: env.raw, RawTBSCertList: env.rawTBS, SignatureAlgorithm: env.alg, Signature: env.sig, revoked: map[string]bool{}}
+	tbs := env.tbs
 	crl.Version = 1
 	if tbs.PeekASN1Tag(cbasn1.INTEGER) {
 		var v int64
@@ -96,12 +72,8 @@ func parseCRL(der []byte) (*CRL, error) {
 		}
 		crl.Version = 2
 	}
-	inner, ok := readAlgorithmIdentifier(&tbs)
-	if !ok {
-		return nil, malformed("signature")
-	}
-	if !inner.Equal(crl.SignatureAlgorithm) {
-		return nil, malformed("signature algorithm %s in the TBS, %s outside", inner, crl.SignatureAlgorithm)
+	if err := env.readInnerAlgorithm(&tbs); err != nil {
+		return nil, err
 	}
 	if crl.RawIssuer, crl.Issuer, err = readRawName(&tbs, "issuer"); err != nil {
 		return nil, err

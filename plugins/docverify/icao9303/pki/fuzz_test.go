@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"math/big"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -155,6 +158,37 @@ func FuzzDecodePoint(f *testing.F) {
 		generic := verifyGeneric(pub, data, r, s)
 		if c.std != nil && generic != VerifyECDSA(pub, data, r, s) {
 			t.Fatal("the generic ECDSA and crypto/ecdsa disagree")
+		}
+	})
+}
+
+func FuzzName(f *testing.F) {
+	f.Add(nameDER(f, rdn(ps(oidC, "MY")), rdn(u8(oidO, "Government of Malaysia")), rdn(u8(oidCN, " CSCA  Malaysia"))))
+	f.Add(nameDER(f, rdn(ps(oidC, "gb"), bmp(oidO, "UKKPA")), rdn(atv{oidCN, cbasn1.Tag(28), "\x00\x00\x00A"})))
+	f.Add(nameDER(f))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		n, err := ParseName(in)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("an error that is not ErrMalformed: %v", err)
+			}
+			if EqualNames(in, in) {
+				t.Fatal("a Name that does not parse equals itself")
+			}
+			return
+		}
+		_ = n.String()
+		if out := n.Marshal(); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs\nin  % x\nout % x", in, out)
+		}
+		if !EqualNames(in, in) {
+			t.Fatal("a Name is not equal to itself")
+		}
+		// The same attributes with the RDNs in the reverse order.
+		rev := slices.Clone(n)
+		slices.Reverse(rev)
+		if !EqualNames(in, rev.Marshal()) {
+			t.Fatal("a Name with its RDNs reversed is another name")
 		}
 	})
 }

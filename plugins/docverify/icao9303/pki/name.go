@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/asn1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -29,129 +31,259 @@ type Attribute struct {
 	Value []byte
 }
 
-// ParseName parses the DER of a Name (RDNSequence).
+// ParseName parses the DER of a Name (an RDNSequence): a SEQUENCE of
+// non-empty SETs of SEQUENCE { type OBJECT IDENTIFIER, value ANY }. An
+// empty Name is accepted. The error names the RDN and attribute that is
+// wrong.
 func ParseName(der []byte) (Name, error) {
 	s := cryptobyte.String(der)
-	n, ok := readName(&s)
-	if !ok || !s.Empty() {
-		return nil, fmt.Errorf("%w: Name", ErrMalformed)
+	n, err := readName(&s)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Empty() {
+		return nil, fmt.Errorf("%w: Name: %d bytes of trailing data", ErrMalformed, len(s))
 	}
 	return n, nil
 }
 
-func readName(s *cryptobyte.String) (Name, bool) {
+func readName(s *cryptobyte.String) (Name, error) {
+	bad := func(field, reason string) error { return fmt.Errorf("%w: %s: %s", ErrMalformed, field, reason) }
 	var seq cryptobyte.String
 	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) {
-		return nil, false
+		return nil, bad("Name", "not a DER SEQUENCE")
 	}
 	name := Name{}
-	for !seq.Empty() {
+	for r := 0; !seq.Empty(); r++ {
+		field := fmt.Sprintf("Name.rdn[%d]", r)
 		var set cryptobyte.String
-		if !seq.ReadASN1(&set, cbasn1.SET) || set.Empty() {
-			return nil, false
+		if !seq.ReadASN1(&set, cbasn1.SET) {
+			return nil, bad(field, "not a SET")
+		}
+		if set.Empty() {
+			return nil, bad(field, "an empty RDN")
 		}
 		var rdn RDN
-		for !set.Empty() {
-			var atv cryptobyte.String
+		for i := 0; !set.Empty(); i++ {
+			field := fmt.Sprintf("%s[%d]", field, i)
+			var atv, value cryptobyte.String
 			var a Attribute
-			var value cryptobyte.String
-			if !set.ReadASN1(&atv, cbasn1.SEQUENCE) ||
-				!atv.ReadASN1ObjectIdentifier(&a.Type) ||
-				!atv.ReadAnyASN1(&value, &a.Tag) || !atv.Empty() {
-				return nil, false
+			if !set.ReadASN1(&atv, cbasn1.SEQUENCE) {
+				return nil, bad(field, "not an AttributeTypeAndValue SEQUENCE")
+			}
+			if !atv.ReadASN1ObjectIdentifier(&a.Type) {
+				return nil, bad(field+".type", "not an OBJECT IDENTIFIER")
+			}
+			if !atv.ReadAnyASN1(&value, &a.Tag) {
+				return nil, bad(field+".value", "not a DER element")
+			}
+			if !atv.Empty() {
+				return nil, bad(field, "data after the value")
 			}
 			a.Value = bytes.Clone(value)
 			rdn = append(rdn, a)
 		}
 		name = append(name, rdn)
 	}
-	return name, true
+	return name, nil
+}
+
+// Marshal encodes n as DER, RDN by RDN and attribute by attribute in the
+// order they are in: the inverse of ParseName.
+func (n Name) Marshal() []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, rdn := range n {
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+				for _, a := range rdn {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1ObjectIdentifier(a.Type)
+						b.AddASN1(a.Tag, func(b *cryptobyte.Builder) { b.AddBytes(a.Value) })
+					})
+				}
+			})
+		}
+	})
+	return b.BytesOrPanic()
+}
+
+// EqualNames reports whether the DER Names a and b are the same name by
+// Name.Equal. A Name that does not parse equals nothing, itself included.
+func EqualNames(a, b []byte) bool {
+	na, err := ParseName(a)
+	if err != nil {
+		return false
+	}
+	nb, err := ParseName(b)
+	if err != nil {
+		return false
+	}
+	return na.Equal(nb)
 }
 
 // Equal reports whether n and m name the same entity, compared as
-// multisets of attributes, so that the same attributes in another RDN
-// order match (a Malaysian SignerInfo names its DSC's issuer so).
-// String values compare after decoding, case-folded, with leading,
-// trailing and repeated white space ignored (RFC 5280, 7.1, roughly);
-// other values compare by tag and bytes.
+// multisets of attributes: the order of RDNs, the order of attributes
+// inside a multi-valued RDN and how attributes are grouped into RDNs do
+// not matter (Malaysia's SignerInfo lists its issuer's RDNs in another
+// order than the certificate does), but each attribute must appear as
+// often in one as in the other.
+//
+// Two attributes are equal when their types are the same OBJECT
+// IDENTIFIER and their values are equal, which is, for a value of a
+// string type Text decodes (whatever that type: a PrintableString equals
+// a UTF8String of the same text, as RFC 5280 section 7.1 transcodes both
+// to Unicode): equality of the decoded texts after the string preparation
+// of RFC 4518's insignificant-space handling and case folding,
+// approximated: every white-space rune counts as a space, leading and
+// trailing spaces are dropped and runs of spaces count as one, and
+// letters compare case-insensitively by Unicode simple case folding
+// (strings.EqualFold's). There is no NFKC normalisation and no removal of
+// ignorable characters. Any other value (another type, or a string
+// invalid for its type) must be equal byte for byte, tag included.
 func (n Name) Equal(m Name) bool {
-	a, b := n.normalized(), m.normalized()
-	if len(a) != len(b) {
-		return false
-	}
-	slices.Sort(a)
-	slices.Sort(b)
+	a, b := n.keys(), m.keys()
 	return slices.Equal(a, b)
 }
 
-func (n Name) normalized() []string {
-	var out []string
+// keys is what Equal compares: one key per attribute, sorted.
+func (n Name) keys() []string {
+	var k []string
 	for _, rdn := range n {
 		for _, a := range rdn {
-			v, ok := a.stringValue()
-			if ok {
-				v = "s:" + strings.ToLower(strings.Join(strings.Fields(v), " "))
-			} else {
-				v = fmt.Sprintf("b:%d:%x", a.Tag, a.Value)
-			}
-			out = append(out, a.Type.String()+"="+v)
+			k = append(k, a.key())
 		}
 	}
-	return out
+	slices.Sort(k)
+	return k
+}
+
+func (a Attribute) key() string {
+	if t, err := a.Text(); err == nil {
+		return a.Type.String() + "\x00s" + foldString(t)
+	}
+	return fmt.Sprintf("%s\x00r%d:%s", a.Type, a.Tag, a.Value)
+}
+
+// foldString is the string preparation Equal applies: every white-space
+// rune (unicode.IsSpace) becomes a space, leading and trailing spaces go,
+// runs of spaces become one, and every rune becomes the smallest rune of
+// its Unicode simple case-folding orbit (the folding strings.EqualFold
+// uses), so that "GB", "gb" and "Gb" are one value.
+func foldString(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.TrimFunc(s, unicode.IsSpace) {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(minFold(r))
+	}
+	return b.String()
+}
+
+func minFold(r rune) rune {
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < m {
+			m = f
+		}
+	}
+	return m
 }
 
 // The string types of a DirectoryString and its relatives.
 const (
 	tagUTF8String      = cbasn1.UTF8String
+	tagNumericString   = cbasn1.Tag(18)
 	tagPrintableString = cbasn1.PrintableString
 	tagTeletexString   = cbasn1.T61String
 	tagIA5String       = cbasn1.IA5String
+	tagVisibleString   = cbasn1.Tag(26)
 	tagUniversalString = cbasn1.Tag(28)
 	tagBMPString       = cbasn1.Tag(30)
 )
 
-// stringValue decodes a string-typed value.
-func (a Attribute) stringValue() (string, bool) {
-	switch a.Tag {
+var stringTypes = map[cbasn1.Tag]string{
+	tagPrintableString: " PrintableString", tagIA5String: "n IA5String",
+	tagVisibleString: " VisibleString", tagNumericString: " NumericString",
+}
+
+// errNotString is Text's answer for a value that is not a character
+// string it can decode.
+var errNotString = errors.New("pki: not a character string this package decodes")
+
+// Text decodes a's value with DecodeString.
+func (a Attribute) Text() (string, error) { return DecodeString(a.Tag, a.Value) }
+
+// DecodeString decodes the contents v of a character string of type tag
+// if it is a UTF8String, PrintableString, IA5String, VisibleString,
+// NumericString, TeletexString (read as ISO 8859-1, as crypto/x509 does),
+// BMPString (UCS-2) or UniversalString (UCS-4). It refuses other types,
+// and strings whose bytes are not valid for their type.
+func DecodeString(tag cbasn1.Tag, v []byte) (string, error) {
+	switch tag {
 	case tagUTF8String:
-		return string(a.Value), utf8.Valid(a.Value)
-	case tagPrintableString, tagIA5String:
-		for _, c := range a.Value {
-			if c >= 0x80 {
-				return "", false
+		if !utf8.Valid(v) {
+			return "", errors.New("pki: invalid UTF-8 in a UTF8String")
+		}
+		return string(v), nil
+	case tagPrintableString, tagIA5String, tagVisibleString, tagNumericString:
+		for _, c := range v {
+			var ok bool
+			switch tag {
+			case tagPrintableString:
+				ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+					strings.IndexByte(" '()+,-./:=?", c) >= 0
+			case tagIA5String:
+				ok = c < utf8.RuneSelf
+			case tagVisibleString:
+				ok = ' ' <= c && c <= '~'
+			default:
+				ok = c == ' ' || '0' <= c && c <= '9'
+			}
+			if !ok {
+				return "", fmt.Errorf("pki: byte 0x%02x is not allowed in a%s", c, stringTypes[tag])
 			}
 		}
-		return string(a.Value), true
-	case tagTeletexString: // read as Latin-1, as is usual
-		r := make([]rune, len(a.Value))
-		for i, c := range a.Value {
+		return string(v), nil
+	case tagTeletexString:
+		r := make([]rune, len(v))
+		for i, c := range v {
 			r[i] = rune(c)
 		}
-		return string(r), true
+		return string(r), nil
 	case tagBMPString:
-		if len(a.Value)%2 != 0 {
-			return "", false
+		if len(v)%2 != 0 {
+			return "", errors.New("pki: a BMPString of odd length")
 		}
-		u := make([]uint16, len(a.Value)/2)
+		u := make([]uint16, len(v)/2)
 		for i := range u {
-			u[i] = uint16(a.Value[2*i])<<8 | uint16(a.Value[2*i+1])
-		}
-		return string(utf16.Decode(u)), true
-	case tagUniversalString:
-		if len(a.Value)%4 != 0 {
-			return "", false
-		}
-		var sb strings.Builder
-		for i := 0; i < len(a.Value); i += 4 {
-			r := rune(a.Value[i])<<24 | rune(a.Value[i+1])<<16 | rune(a.Value[i+2])<<8 | rune(a.Value[i+3])
-			if !utf8.ValidRune(r) {
-				return "", false
+			u[i] = uint16(v[2*i])<<8 | uint16(v[2*i+1])
+			if utf16.IsSurrogate(rune(u[i])) {
+				return "", errors.New("pki: a surrogate in a BMPString")
 			}
-			sb.WriteRune(r)
 		}
-		return sb.String(), true
+		return string(utf16.Decode(u)), nil
+	case tagUniversalString:
+		if len(v)%4 != 0 {
+			return "", errors.New("pki: a UniversalString whose length is not a multiple of 4")
+		}
+		r := make([]rune, len(v)/4)
+		for i := range r {
+			c := uint32(v[4*i])<<24 | uint32(v[4*i+1])<<16 | uint32(v[4*i+2])<<8 | uint32(v[4*i+3])
+			if c > unicode.MaxRune || utf16.IsSurrogate(rune(c)) {
+				return "", errors.New("pki: an invalid code point in a UniversalString")
+			}
+			r[i] = rune(c)
+		}
+		return string(r), nil
 	}
-	return "", false
+	return "", errNotString
 }
 
 var attributeNames = map[string]string{
@@ -177,8 +309,8 @@ func (n Name) String() string {
 			if !ok {
 				typ = a.Type.String()
 			}
-			v, ok := a.stringValue()
-			if ok {
+			v, err := a.Text()
+			if err == nil {
 				v = escapeDN(v)
 			} else {
 				v = "#" + hex.EncodeToString(a.Value)
