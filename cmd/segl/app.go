@@ -47,12 +47,18 @@ func appCommand() *cli.Command {
 			"PINs and passwords come from files, never from flags.",
 		Subcommands: []*cli.Command{
 			{
-				Name:  "activate",
-				Usage: "activate this device: --user U asks for the code-card challenge; then --activation ID with the card code completes it",
+				Name: "activate",
+				Usage: "activate this device: --user U asks for the code-card challenge; then --activation ID with the card code completes it. " +
+					"With --method passport (remote reactivation), --user U asks for the chip's challenge; then --activation ID with the test document's " +
+					"--dir, --aa-key and --challenge completes it, and every other device of the user is revoked",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "user", Usage: "start an activation for this user"},
+					&cli.StringFlag{Name: "method", Usage: "with --user: what proves possession besides the password, codecard or passport", Value: app.MethodCodeCard},
 					&cli.StringFlag{Name: "activation", Usage: "complete this activation"},
 					&cli.StringFlag{Name: "card-code", Usage: "the code beside the key number on the code card"},
+					&cli.StringFlag{Name: "dir", Usage: "a passport activation's test document dump: EF_SOD.bin, EF_DG1.bin, EF_DG15.bin (EF_DG14.bin for an EC key)"},
+					&cli.StringFlag{Name: "aa-key", Usage: "the test chip's private key (PEM, PKCS #8), which signs --challenge; test documents only"},
+					&cli.StringFlag{Name: "challenge", Usage: "the document challenge the passport activation's start printed (16 hex digits)"},
 					&cli.StringFlag{Name: "password-file", Usage: "a file holding the user's password"},
 					&cli.StringFlag{Name: "pin-file", Usage: "a file holding the new app PIN (at least 4 characters)", EnvVars: []string{"SEGL_APP_PIN_FILE"}},
 					&cli.StringFlag{Name: "device-name", Usage: "the name the user sees in the device list", Value: hostname()},
@@ -139,42 +145,13 @@ func playChip(c *cli.Context, cl *appclient.Client, d *appclient.Device) error {
 	}
 	challenge, err := hex.DecodeString(o.DocumentChallenge)
 	if err != nil {
-		return err
+		return fmt.Errorf("order %s: documentChallenge is not hex: %v", o.OrderRef, err)
 	}
-	keyPEM, err := os.ReadFile(c.String("aa-key"))
+	chip, err := chipAnswer(c.String("dir"), c.String("aa-key"), challenge)
 	if err != nil {
 		return err
 	}
-	block, _ := pem.Decode(keyPEM)
-	if block == nil {
-		return fmt.Errorf("--aa-key %s holds no PEM key", c.String("aa-key"))
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return fmt.Errorf("--aa-key: %w", err)
-	}
-	sig, err := aa.Sign(key, challenge)
-	if err != nil {
-		return err
-	}
-	doc := app.Document{OrderRef: o.OrderRef, DataGroups: map[string]string{}, AASignature: base64.StdEncoding.EncodeToString(sig)}
-	dir := c.String("dir")
-	sod, err := os.ReadFile(filepath.Join(dir, "EF_SOD.bin"))
-	if err != nil {
-		return err
-	}
-	doc.SOD = base64.StdEncoding.EncodeToString(sod)
-	for _, n := range []int{1, 14, 15} {
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("EF_DG%d.bin", n)))
-		if errors.Is(err, fs.ErrNotExist) && n == 14 {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		doc.DataGroups[fmt.Sprint(n)] = base64.StdEncoding.EncodeToString(b)
-	}
-	r, err := cl.SubmitDocument(c.Context, d, doc)
+	r, err := cl.SubmitDocument(c.Context, d, app.Document{OrderRef: o.OrderRef, SOD: chip.SOD, DataGroups: chip.DataGroups, AASignature: chip.AASignature})
 	if err != nil {
 		return err
 	}
@@ -183,6 +160,47 @@ func playChip(c *cli.Context, cl *appclient.Client, d *appclient.Device) error {
 	}
 	fmt.Fprintf(c.App.Writer, "order %s: %s %s\n", r.OrderRef, r.Status, r.HintCode)
 	return nil
+}
+
+// chipAnswer is what a test document's chip gives for challenge, as the
+// app relays it: the EF.SOD of the dump in dir and the data groups a
+// passport check reads (DG1, DG15, and DG14 when the dump has one: an EC
+// chip key), and the signature over challenge by the chip's key in
+// keyPath (PEM, PKCS #8), made as the chip makes it (aa.Sign).
+func chipAnswer(dir, keyPath string, challenge []byte) (*app.DocumentFiles, error) {
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("--aa-key: %w", err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return nil, fmt.Errorf("--aa-key %s holds no PEM key", keyPath)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("--aa-key: %w", err)
+	}
+	sig, err := aa.Sign(key, challenge)
+	if err != nil {
+		return nil, fmt.Errorf("--aa-key: %w", err)
+	}
+	files := &app.DocumentFiles{DataGroups: map[string]string{}, AASignature: base64.StdEncoding.EncodeToString(sig)}
+	sod, err := os.ReadFile(filepath.Join(dir, "EF_SOD.bin"))
+	if err != nil {
+		return nil, fmt.Errorf("--dir: %w", err)
+	}
+	files.SOD = base64.StdEncoding.EncodeToString(sod)
+	for _, n := range []int{1, 14, 15} {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("EF_DG%d.bin", n)))
+		if errors.Is(err, fs.ErrNotExist) && n == 14 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--dir: %w", err)
+		}
+		files.DataGroups[fmt.Sprint(n)] = base64.StdEncoding.EncodeToString(b)
+	}
+	return files, nil
 }
 
 func decideFlags() []cli.Flag {
@@ -215,18 +233,39 @@ func activate(c *cli.Context) error {
 	}
 	switch {
 	case c.String("user") != "" && c.String("activation") == "":
-		ch, err := cl.StartActivation(c.Context, c.String("user"))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.App.Writer, "activation %s: card %s, key number %s\n", ch.ActivationID, ch.CardSerial, ch.KeyNumber)
-		return nil
+		return startActivation(c, cl)
 	case c.String("activation") != "" && c.String("user") == "":
 	default:
-		return errors.New("give --user U to start an activation, or --activation ID with --card-code, --password-file and --pin-file to complete it")
+		return errors.New("give --user U (and --method) to start an activation, or --activation ID with --password-file, --pin-file and " +
+			"--card-code (a code card) or --dir, --aa-key and --challenge (a passport) to complete it")
 	}
-	if c.String("card-code") == "" || c.String("password-file") == "" || c.String("pin-file") == "" {
-		return errors.New("completing an activation needs --card-code, --password-file and --pin-file")
+	if c.IsSet("method") {
+		return errors.New("--method is for the start (--user): an activation is completed by the method it was started with, " +
+			"--card-code for a code card, --dir, --aa-key and --challenge for a passport")
+	}
+	passport := c.String("dir") != "" || c.String("aa-key") != "" || c.String("challenge") != ""
+	switch {
+	case passport && c.String("card-code") != "":
+		return errors.New("give --card-code (a code-card activation) or --dir, --aa-key and --challenge (a passport activation), not both")
+	case passport && (c.String("dir") == "" || c.String("aa-key") == "" || c.String("challenge") == ""):
+		return errors.New("completing a passport activation needs --dir, --aa-key and --challenge, all three")
+	case !passport && c.String("card-code") == "":
+		return errors.New("completing an activation needs --card-code (a code card) or --dir, --aa-key and --challenge (a passport)")
+	case c.String("password-file") == "" || c.String("pin-file") == "":
+		return errors.New("completing an activation needs --password-file and --pin-file")
+	}
+	// The chip's answer is made first too: a challenge mistyped, or a dump
+	// or key that cannot be read, would otherwise spend the activation
+	// and count as a failed factor.
+	var chip *app.DocumentFiles
+	if passport {
+		challenge, err := hex.DecodeString(c.String("challenge"))
+		if err != nil || len(challenge) != 8 {
+			return fmt.Errorf("--challenge %q is not the 16 hex digits the start printed", c.String("challenge"))
+		}
+		if chip, err = chipAnswer(c.String("dir"), c.String("aa-key"), challenge); err != nil {
+			return err
+		}
 	}
 	password, err := readSecretFile(c.String("password-file"))
 	if err != nil {
@@ -248,7 +287,7 @@ func activate(c *cli.Context) error {
 		return fmt.Errorf("--state: %w", err)
 	}
 	d, err := cl.CompleteActivation(c.Context, appclient.Activation{ID: c.String("activation"), Password: password, CardCode: c.String("card-code"),
-		DeviceName: c.String("device-name"), Replace: c.String("replace"),
+		Document: chip, DeviceName: c.String("device-name"), Replace: c.String("replace"),
 		// The reference app keeps its key in a file: it is a software key,
 		// and says so (amr swk).
 		KeyStorage: app.KeySoftware})
@@ -263,6 +302,38 @@ func activate(c *cli.Context) error {
 		return fmt.Errorf("the device %s is activated, but its state could not be saved (revoke it with segl devices revoke): %w", d.ID, err)
 	}
 	fmt.Fprintf(c.App.Writer, "device %s activated for %s\n", d.ID, d.User)
+	if passport {
+		fmt.Fprintf(c.App.Writer, "every other device of %s is revoked (remote reactivation with a passport)\n", d.User)
+	}
+	return nil
+}
+
+// startActivation asks segld for an activation's challenge and prints it,
+// one line a script can read: the code card's entry, or the chip's
+// challenge.
+func startActivation(c *cli.Context, cl *appclient.Client) error {
+	for _, f := range []string{"card-code", "dir", "aa-key", "challenge", "password-file", "replace"} {
+		if c.String(f) != "" {
+			return fmt.Errorf("--%s completes an activation (with --activation ID); --user starts one", f)
+		}
+	}
+	method := c.String("method")
+	if method != app.MethodCodeCard && method != app.MethodPassport {
+		return fmt.Errorf("--method %q: codecard or passport", method)
+	}
+	ch, err := cl.StartActivationWith(c.Context, app.ActivationStart{UserID: c.String("user"), Method: method})
+	if err != nil {
+		return err
+	}
+	switch method {
+	case app.MethodPassport:
+		if ch.DocumentChallenge == "" {
+			return fmt.Errorf("activation %s: segld answered no documentChallenge for the passport method", ch.ActivationID)
+		}
+		fmt.Fprintf(c.App.Writer, "activation %s: passport, document challenge %s\n", ch.ActivationID, ch.DocumentChallenge)
+	default:
+		fmt.Fprintf(c.App.Writer, "activation %s: card %s, key number %s\n", ch.ActivationID, ch.CardSerial, ch.KeyNumber)
+	}
 	return nil
 }
 

@@ -14,6 +14,19 @@ const (
 	// PathDevices + "/" + id + "/revoke" revokes a device.
 )
 
+// The activation methods (ActivationStart.Method): what proves
+// possession besides the password.
+const (
+	// MethodCodeCard answers a code-card entry to type in (CardSerial,
+	// KeyNumber), completed with ActivationComplete.CardCode. The default.
+	MethodCodeCard = "codecard"
+	// MethodPassport answers the 8 bytes the chip must sign
+	// (DocumentChallenge), completed with ActivationComplete.Document. It
+	// is remote reactivation: completing it revokes every other device of
+	// the user.
+	MethodPassport = "passport"
+)
+
 // ActivationStart is the body of activation/start.
 type ActivationStart struct {
 	UserID string `json:"userId"`

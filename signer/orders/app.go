@@ -72,7 +72,7 @@ func (s *Service) StartActivation(ctx context.Context, userID, method string) (*
 	if err := CheckUserID(userID); err != nil {
 		return nil, err
 	}
-	kind := map[string]factors.Type{"": factors.CodeCard, "codecard": factors.CodeCard, "passport": factors.Passport}[method]
+	kind := map[string]factors.Type{"": factors.CodeCard, app.MethodCodeCard: factors.CodeCard, app.MethodPassport: factors.Passport}[method]
 	if kind == "" {
 		return nil, invalid("method must be codecard or passport")
 	}

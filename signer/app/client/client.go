@@ -87,21 +87,31 @@ func sign(k *ecdsa.PrivateKey, msg []byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(sig), err
 }
 
-// StartActivation asks for the code-card entry that activates a device.
+// StartActivation asks for the code-card entry that activates a device:
+// StartActivationWith with the default method.
 func (c *Client) StartActivation(ctx context.Context, user string) (*app.ActivationChallenge, error) {
+	return c.StartActivationWith(ctx, app.ActivationStart{UserID: user})
+}
+
+// StartActivationWith starts an activation by s.Method (app.MethodCodeCard
+// when empty, or app.MethodPassport) and answers its challenge.
+func (c *Client) StartActivationWith(ctx context.Context, s app.ActivationStart) (*app.ActivationChallenge, error) {
 	var out app.ActivationChallenge
-	req, err := c.plain(ctx, app.PathActivationStart, app.ActivationStart{UserID: user})
+	req, err := c.plain(ctx, app.PathActivationStart, s)
 	if err != nil {
 		return nil, err
 	}
 	return &out, c.do(req, &out)
 }
 
-// Activation is what completes an activation besides the new key.
+// Activation is what completes an activation besides the new key: the
+// password, and the card code or (app.MethodPassport) the chip's files and
+// its answer to the DocumentChallenge, one of them.
 type Activation struct {
 	ID         string
 	Password   string
 	CardCode   string
+	Document   *app.DocumentFiles
 	DeviceName string
 	Replace    string // a device to revoke, or ""
 	KeyStorage string // "" for software
@@ -124,7 +134,7 @@ func (c *Client) CompleteActivation(ctx context.Context, a Activation) (*Device,
 		return nil, err
 	}
 	req, err := c.plain(ctx, app.PathActivationComplete, app.ActivationComplete{ActivationID: a.ID, Password: a.Password, CardCode: a.CardCode,
-		PublicKey: base64.StdEncoding.EncodeToString(der), Proof: proof, DeviceName: a.DeviceName, ReplaceDeviceID: a.Replace,
+		Document: a.Document, PublicKey: base64.StdEncoding.EncodeToString(der), Proof: proof, DeviceName: a.DeviceName, ReplaceDeviceID: a.Replace,
 		KeyStorage: a.KeyStorage, Biometry: a.Biometry})
 	if err != nil {
 		return nil, err
