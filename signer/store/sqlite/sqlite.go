@@ -12,16 +12,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -102,64 +99,49 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// migrate applies migrations/NNNN_*.sql in order, each in its own
-// transaction together with its row in schema_migrations.
+// migrate applies the migrations this database has not seen.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return sqlstore.Migrate(ctx, migrations, "migrations", migrator{db})
+}
+
+// migrator applies migrations on the write pool.
+type migrator struct{ db *DB }
+
+func (m migrator) Applied(ctx context.Context) (int, error) {
+	if _, err := m.db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL) STRICT`); err != nil {
-		return err
+		return 0, err
 	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	var v int
+	err := m.db.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+func (m migrator) Apply(ctx context.Context, version int, name, body string) error {
+	tx, err := m.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	sort.Strings(files)
-	var applied int
-	if err := db.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&applied); err != nil {
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		tx.Rollback()
 		return err
 	}
-	for _, f := range files {
-		name := strings.TrimPrefix(f, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its number", name)
-		}
-		if v <= applied {
-			continue
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		tx, err := db.w.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (?, ?, ?)", v, name, db.now().UnixNano()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (?, ?, ?)", version, name, m.db.now().UnixNano()); err != nil {
+		tx.Rollback()
+		return err
 	}
-	if files := len(files); applied > files {
-		return fmt.Errorf("the database is at schema version %d, newer than this segld knows (%d): run a newer segld", applied, files)
-	}
-	return nil
+	return tx.Commit()
 }
 
-// Update runs fn in an IMMEDIATE transaction.
+// Update runs fn in an IMMEDIATE transaction: it holds SQLite's write lock
+// from its start, which is the hold on the audit chain's head that
+// sqlstore.NewTx needs, across processes too.
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(&txn{reader{q: tx, ctx: ctx}, tx}); err != nil {
+	if err := fn(sqlstore.NewTx(ctx, querier{tx})); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -176,35 +158,47 @@ func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(reader{q: tx, ctx: ctx})
+	return fn(sqlstore.NewReader(ctx, querier{tx}))
 }
 
-// isUnique reports a UNIQUE or PRIMARY KEY violation.
-func isUnique(err error) bool {
+// querier is sqlstore's Querier over a database/sql transaction, with
+// SQLite's errors said as sqlstore's.
+type querier struct{ tx *sql.Tx }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, errorOf(err)
+	}
+	return res.RowsAffected()
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, errorOf(err)
+	}
+	return rows, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return row{q.tx.QueryRowContext(ctx, query, args...)}
+}
+
+type row struct{ r *sql.Row }
+
+func (r row) Scan(dest ...any) error { return errorOf(r.r.Scan(dest...)) }
+
+// errorOf says a missing row and a broken UNIQUE or PRIMARY KEY as
+// sqlstore does, keeping SQLite's error in the chain.
+func errorOf(err error) error {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
-		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
-}
-
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: %w", sqlstore.ErrNoRows, err)
+	case errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey):
+		return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
 	}
-	return t.UnixNano()
+	return err
 }
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"time"
@@ -7,21 +7,16 @@ import (
 )
 
 func (t *txn) CreateSMSAttempt(a *store.SMSAttempt) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO sms_attempts (id, message, order_ref, user_id, to_masked, adapter, gateway_id, state, reason, created, updated)
+	_, err := t.q.Exec(t.ctx, `INSERT INTO sms_attempts (id, message, order_ref, user_id, to_masked, adapter, gateway_id, state, reason, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Message, a.Order, a.User, a.ToMasked, a.Adapter, a.GatewayID, a.State, a.Reason,
 		nanos(a.Created), nanos(a.Created))
 	return err
 }
 
 func (t *txn) UpdateSMSAttempt(id string, state store.SMSState, gatewayID, reason string, at time.Time) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE sms_attempts SET state = ?,
-		gateway_id = CASE ? WHEN '' THEN gateway_id ELSE ? END, reason = CASE ? WHEN '' THEN reason ELSE ? END, updated = ?
-		WHERE id = ? AND state != 'delivered'`, state, gatewayID, gatewayID, reason, reason, nanos(at), id)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE sms_attempts SET state = ?,
+		gateway_id = CASE CAST(? AS TEXT) WHEN '' THEN gateway_id ELSE ? END, reason = CASE CAST(? AS TEXT) WHEN '' THEN reason ELSE ? END, updated = ?
+		WHERE id = ? AND state != 'delivered'`, state, gatewayID, gatewayID, reason, reason, nanos(at), id))
 }
 
 func (r reader) SMSAttempts(user string, limit int) ([]*store.SMSAttempt, error) {
@@ -33,7 +28,7 @@ func (r reader) SMSAttempts(user string, limit int) ([]*store.SMSAttempt, error)
 	}
 	q += ` ORDER BY created DESC, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := r.q.QueryContext(r.ctx, q, args...)
+	rows, err := r.q.Query(r.ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +47,7 @@ func (r reader) SMSAttempts(user string, limit int) ([]*store.SMSAttempt, error)
 }
 
 func (r reader) CountSMS(order, user string, since time.Time) (forOrder, forUser int, err error) {
-	err = r.q.QueryRowContext(r.ctx, `SELECT
+	err = r.q.QueryRow(r.ctx, `SELECT
 		(SELECT COUNT(DISTINCT message) FROM sms_attempts WHERE order_ref = ? AND order_ref != ''),
 		(SELECT COUNT(DISTINCT message) FROM sms_attempts WHERE user_id = ? AND created >= ?)`, order, user, nanos(since)).Scan(&forOrder, &forUser)
 	return forOrder, forUser, err

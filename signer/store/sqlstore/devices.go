@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ func scanDevice(s interface{ Scan(...any) error }) (*store.Device, error) {
 }
 
 func (r reader) Device(id string) (*store.Device, error) {
-	d, err := scanDevice(r.q.QueryRowContext(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+	d, err := scanDevice(r.q.QueryRow(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
 	if err != nil {
 		return nil, notFound(err, "device "+id)
 	}
@@ -28,7 +28,7 @@ func (r reader) Device(id string) (*store.Device, error) {
 }
 
 func (r reader) Devices(user string) ([]*store.Device, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE ? = '' OR user_id = ? ORDER BY created, id`, user, user)
+	rows, err := r.q.Query(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE CAST(? AS TEXT) = '' OR user_id = ? ORDER BY created, id`, user, user)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func (r reader) Devices(user string) ([]*store.Device, error) {
 }
 
 func (t *txn) CreateDevice(d *store.Device) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.Exec(t.ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.User, d.Name, d.PublicKey, d.KeyStorage, d.Biometry, d.Activation, nanos(d.Created), nanos(d.LastUsed), nanos(d.Revoked), d.RevokedBy)
 	if isUnique(err) {
 		return fmt.Errorf("device %s: its key is registered to another device: %w", d.ID, store.ErrExists)
@@ -54,26 +54,19 @@ func (t *txn) CreateDevice(d *store.Device) error {
 }
 
 func (t *txn) RevokeDevice(id, by string, at time.Time) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE devices SET revoked = ?, revoked_by = ? WHERE id = ? AND revoked = 0`, nanos(at), by, id)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE devices SET revoked = ?, revoked_by = ? WHERE id = ? AND revoked = 0`, nanos(at), by, id))
 }
 
-// SpendNonce is an INSERT that a PRIMARY KEY makes single-use.
+// SpendNonce is an INSERT that a PRIMARY KEY makes single-use; ON
+// CONFLICT keeps the transaction going when it was spent before.
 func (t *txn) SpendNonce(device, nonce string, at, forget time.Time) (bool, error) {
-	if _, err := t.q.ExecContext(t.ctx, `DELETE FROM app_nonces WHERE seen < ?`, nanos(forget)); err != nil {
+	if _, err := t.q.Exec(t.ctx, `DELETE FROM app_nonces WHERE seen < ?`, nanos(forget)); err != nil {
 		return false, err
 	}
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO app_nonces (device_id, nonce, seen) VALUES (?, ?, ?)`, device, nonce, nanos(at))
-	if isUnique(err) {
-		return false, nil
-	}
-	if err != nil {
+	n, err := t.q.Exec(t.ctx, `INSERT INTO app_nonces (device_id, nonce, seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, device, nonce, nanos(at))
+	if err != nil || n == 0 {
 		return false, err
 	}
-	_, err = t.q.ExecContext(t.ctx, `UPDATE devices SET last_used = ? WHERE id = ?`, nanos(at), device)
+	_, err = t.q.Exec(t.ctx, `UPDATE devices SET last_used = ? WHERE id = ?`, nanos(at), device)
 	return true, err
 }

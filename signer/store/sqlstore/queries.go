@@ -1,41 +1,12 @@
-package sqlite
+package sqlstore
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/segl/segl/signer/store"
 )
-
-// querier is what *sql.Tx offers both transaction kinds.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-type reader struct {
-	q   querier
-	ctx context.Context
-}
-
-type txn struct {
-	reader
-	tx *sql.Tx
-}
-
-var _ store.Tx = (*txn)(nil)
-
-func notFound(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	}
-	return err
-}
 
 // Users.
 
@@ -52,7 +23,7 @@ func scanUser(s interface{ Scan(...any) error }) (*store.User, error) {
 }
 
 func (r reader) User(id string) (*store.User, error) {
-	u, err := scanUser(r.q.QueryRowContext(r.ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(r.q.QueryRow(r.ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return nil, notFound(err, "user "+id)
 	}
@@ -60,7 +31,7 @@ func (r reader) User(id string) (*store.User, error) {
 }
 
 func (r reader) Users() ([]*store.User, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
+	rows, err := r.q.Query(r.ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +48,8 @@ func (r reader) Users() ([]*store.User, error) {
 }
 
 func (t *txn) CreateUser(u *store.User) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Name, u.Phone, boolInt(u.Disabled), nanos(u.Created), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
+	_, err := t.q.Exec(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Name, u.Phone, u.Disabled, nanos(u.Created), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
 		u.Identity.Surname, u.Identity.GivenNames, u.Identity.DateOfBirth, u.Identity.Nationality)
 	if isUnique(err) {
 		return fmt.Errorf("user %s: %w", u.ID, store.ErrExists)
@@ -87,26 +58,12 @@ func (t *txn) CreateUser(u *store.User) error {
 }
 
 func (t *txn) UpdateUser(u *store.User) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE users SET name = ?, phone = ?, disabled = ?, password = ?, failures = ?, blocks = ?,
+	n, err := t.q.Exec(t.ctx, `UPDATE users SET name = ?, phone = ?, disabled = ?, password = ?, failures = ?, blocks = ?,
 		blocked_until = ?, signing_key = ?, certificate = ?, identity_surname = ?, identity_given_names = ?, identity_birth = ?,
 		identity_nationality = ? WHERE id = ?`,
-		u.Name, u.Phone, boolInt(u.Disabled), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
+		u.Name, u.Phone, u.Disabled, u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
 		u.Identity.Surname, u.Identity.GivenNames, u.Identity.DateOfBirth, u.Identity.Nationality, u.ID)
-	return affected(res, err, "user "+u.ID)
-}
-
-func affected(res sql.Result, err error, what string) error {
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	}
-	return nil
+	return affected(n, err, "user "+u.ID)
 }
 
 // Callers: relying parties and officers, keyed by certificate fingerprint.
@@ -127,7 +84,7 @@ func rpOf(c *store.Caller, pem []byte) *store.RP {
 }
 
 func (r reader) CallerByFingerprint(fp string) (*store.Caller, error) {
-	c, _, err := scanCaller(r.q.QueryRowContext(r.ctx, `SELECT `+callerCols+` FROM callers WHERE fingerprint = ?`, fp))
+	c, _, err := scanCaller(r.q.QueryRow(r.ctx, `SELECT `+callerCols+` FROM callers WHERE fingerprint = ?`, fp))
 	if err != nil {
 		return nil, notFound(err, "client certificate "+fp)
 	}
@@ -135,7 +92,7 @@ func (r reader) CallerByFingerprint(fp string) (*store.Caller, error) {
 }
 
 func (r reader) RP(id string) (*store.RP, error) {
-	c, pem, err := scanCaller(r.q.QueryRowContext(r.ctx, `SELECT `+callerCols+` FROM callers WHERE role = 'rp' AND id = ?`, id))
+	c, pem, err := scanCaller(r.q.QueryRow(r.ctx, `SELECT `+callerCols+` FROM callers WHERE role = 'rp' AND id = ?`, id))
 	if err != nil {
 		return nil, notFound(err, "relying party "+id)
 	}
@@ -157,7 +114,7 @@ func (r reader) Officers() ([]*store.Caller, error) {
 }
 
 func (r reader) callers(role store.Role) ([]*store.Caller, [][]byte, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT `+callerCols+` FROM callers WHERE role = ? ORDER BY id`, role)
+	rows, err := r.q.Query(r.ctx, `SELECT `+callerCols+` FROM callers WHERE role = ? ORDER BY id`, role)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,8 +132,8 @@ func (r reader) callers(role store.Role) ([]*store.Caller, [][]byte, error) {
 }
 
 func (t *txn) createCaller(c *store.Caller, pem []byte) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO callers (`+callerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Role, c.ID, c.Name, c.Fingerprint, pem, boolInt(c.Disabled), nanos(c.Created))
+	_, err := t.q.Exec(t.ctx, `INSERT INTO callers (`+callerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.Role, c.ID, c.Name, c.Fingerprint, pem, c.Disabled, nanos(c.Created))
 	if isUnique(err) {
 		return fmt.Errorf("%s %s or its certificate: %w", c.Role, c.ID, store.ErrExists)
 	}
@@ -189,9 +146,9 @@ func (t *txn) CreateRP(rp *store.RP) error {
 }
 
 func (t *txn) UpdateRP(rp *store.RP) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE callers SET name = ?, disabled = ? WHERE role = 'rp' AND id = ?`,
-		rp.Name, boolInt(rp.Disabled), rp.ID)
-	return affected(res, err, "relying party "+rp.ID)
+	n, err := t.q.Exec(t.ctx, `UPDATE callers SET name = ?, disabled = ? WHERE role = 'rp' AND id = ?`,
+		rp.Name, rp.Disabled, rp.ID)
+	return affected(n, err, "relying party "+rp.ID)
 }
 
 func (t *txn) CreateOfficer(o *store.Caller) error {
@@ -201,17 +158,17 @@ func (t *txn) CreateOfficer(o *store.Caller) error {
 }
 
 func (t *txn) DeleteOfficer(id string) error {
-	res, err := t.q.ExecContext(t.ctx, `DELETE FROM callers WHERE role = 'officer' AND id = ?`, id)
-	return affected(res, err, "officer "+id)
+	n, err := t.q.Exec(t.ctx, `DELETE FROM callers WHERE role = 'officer' AND id = ?`, id)
+	return affected(n, err, "officer "+id)
 }
 
 func (t *txn) UpdateOfficer(o *store.Caller) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE callers SET name = ?, fingerprint = ?, disabled = ? WHERE role = 'officer' AND id = ?`,
-		o.Name, o.Fingerprint, boolInt(o.Disabled), o.ID)
+	n, err := t.q.Exec(t.ctx, `UPDATE callers SET name = ?, fingerprint = ?, disabled = ? WHERE role = 'officer' AND id = ?`,
+		o.Name, o.Fingerprint, o.Disabled, o.ID)
 	if isUnique(err) {
 		return fmt.Errorf("officer %s's certificate is registered to another caller: %w", o.ID, store.ErrExists)
 	}
-	return affected(res, err, "officer "+o.ID)
+	return affected(n, err, "officer "+o.ID)
 }
 
 // Orders.
@@ -238,7 +195,7 @@ func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 }
 
 func (r reader) Order(ref string) (*store.Order, error) {
-	o, err := scanOrder(r.q.QueryRowContext(r.ctx, `SELECT `+orderCols+` FROM orders WHERE ref = ?`, ref))
+	o, err := scanOrder(r.q.QueryRow(r.ctx, `SELECT `+orderCols+` FROM orders WHERE ref = ?`, ref))
 	if err != nil {
 		return nil, notFound(err, "order "+ref)
 	}
@@ -246,7 +203,7 @@ func (r reader) Order(ref string) (*store.Order, error) {
 }
 
 func (r reader) OrderByQRToken(token string) (*store.Order, error) {
-	o, err := scanOrder(r.q.QueryRowContext(r.ctx, `SELECT `+orderCols+` FROM orders WHERE qr_start_token = ?`, token))
+	o, err := scanOrder(r.q.QueryRow(r.ctx, `SELECT `+orderCols+` FROM orders WHERE qr_start_token = ?`, token))
 	if err != nil {
 		return nil, notFound(err, "order with that qrStartToken")
 	}
@@ -254,7 +211,7 @@ func (r reader) OrderByQRToken(token string) (*store.Order, error) {
 }
 
 func (r reader) OrderByAutoStartToken(token string) (*store.Order, error) {
-	o, err := scanOrder(r.q.QueryRowContext(r.ctx, `SELECT `+orderCols+` FROM orders WHERE auto_start_token = ?`, token))
+	o, err := scanOrder(r.q.QueryRow(r.ctx, `SELECT `+orderCols+` FROM orders WHERE auto_start_token = ?`, token))
 	if err != nil {
 		return nil, notFound(err, "order with that autoStartToken")
 	}
@@ -262,7 +219,7 @@ func (r reader) OrderByAutoStartToken(token string) (*store.Order, error) {
 }
 
 func (r reader) PendingOrders(user string) ([]*store.Order, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT `+orderCols+` FROM orders
+	rows, err := r.q.Query(r.ctx, `SELECT `+orderCols+` FROM orders
 		WHERE user_id = ? AND state = 'pending' AND purpose = '' ORDER BY created, ref`, user)
 	if err != nil {
 		return nil, err
@@ -280,7 +237,7 @@ func (r reader) PendingOrders(user string) ([]*store.Order, error) {
 }
 
 func (r reader) OrderCounts() (map[store.OrderState]int, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT state, COUNT(*) FROM orders GROUP BY state`)
+	rows, err := r.q.Query(r.ctx, `SELECT state, COUNT(*) FROM orders GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
@@ -306,11 +263,11 @@ func factorsJSON(f []string) string {
 }
 
 func (t *txn) CreateOrder(o *store.Order) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.Exec(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
 		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
 		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment, o.Purpose, o.Device, o.AppChallenge, o.UserVerification,
-		boolInt(o.RequiresDocument))
+		o.RequiresDocument)
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}
@@ -319,85 +276,64 @@ func (t *txn) CreateOrder(o *store.Order) error {
 
 func (t *txn) UpdateOrder(o *store.Order) error {
 	// The app challenge moves only through SwapAppChallenge.
-	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET user_id = ?, state = ?, hint = ?, completed = ?, factors = ?, completion = ?,
+	n, err := t.q.Exec(t.ctx, `UPDATE orders SET user_id = ?, state = ?, hint = ?, completed = ?, factors = ?, completion = ?,
 		challenge = ?, device_id = ?, user_verification = ? WHERE ref = ?`, o.User, o.State, o.Hint, nanos(o.Completed),
 		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Device, o.UserVerification, o.Ref)
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}
-	return affected(res, err, "order "+o.Ref)
+	return affected(n, err, "order "+o.Ref)
 }
 
 // MarkOrderEnrolled is a conditional UPDATE: of two enrolments on one
 // order, one succeeds.
 func (t *txn) MarkOrderEnrolled(ref string, at time.Time) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET enrolled = ? WHERE ref = ? AND enrolled = 0`, nanos(at), ref)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE orders SET enrolled = ? WHERE ref = ? AND enrolled = 0`, nanos(at), ref))
 }
 
 // SwapChallenge is a compare-and-set in SQL, as AdvanceOTP is.
 func (t *txn) SwapChallenge(ref, old, next string) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET challenge = ? WHERE ref = ? AND challenge = ?`, next, ref, old)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE orders SET challenge = ? WHERE ref = ? AND challenge = ?`, next, ref, old))
 }
 
 func (t *txn) SwapAppChallenge(ref, old, next string) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET app_challenge = ? WHERE ref = ? AND app_challenge = ?`, next, ref, old)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE orders SET app_challenge = ? WHERE ref = ? AND app_challenge = ?`, next, ref, old))
 }
 
 func (t *txn) BindOrder(ref, user, device string) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE orders SET user_id = ?, device_id = ?
+	n, err := t.q.Exec(t.ctx, `UPDATE orders SET user_id = ?, device_id = ?
 		WHERE ref = ? AND state = 'pending' AND purpose = '' AND device_id = '' AND (user_id = '' OR user_id = ?)`, user, device, ref, user)
 	if isUnique(err) {
 		return false, fmt.Errorf("a pending order for user %s: %w", user, store.ErrExists)
 	}
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(n, err)
 }
 
 // RecordChallenge also forgets what is more than an hour old: no limit
 // looks further back, and no order lives longer.
 func (t *txn) RecordChallenge(c store.ChallengeIssue) error {
-	if _, err := t.q.ExecContext(t.ctx, `DELETE FROM challenges WHERE issued < ?`, nanos(c.Issued.Add(-time.Hour))); err != nil {
+	if _, err := t.q.Exec(t.ctx, `DELETE FROM challenges WHERE issued < ?`, nanos(c.Issued.Add(-time.Hour))); err != nil {
 		return err
 	}
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO challenges (order_ref, user_id, factor, issued) VALUES (?, ?, ?, ?)`,
+	_, err := t.q.Exec(t.ctx, `INSERT INTO challenges (order_ref, user_id, factor, issued) VALUES (?, ?, ?, ?)`,
 		c.Order, c.User, c.Factor, nanos(c.Issued))
 	return err
 }
 
 func (r reader) CountChallenges(order, user, factor string, since time.Time) (store.ChallengeCounts, error) {
 	var n store.ChallengeCounts
-	var oldest sql.NullInt64
-	err := r.q.QueryRowContext(r.ctx, `SELECT
+	var oldest int64
+	err := r.q.QueryRow(r.ctx, `SELECT
 		(SELECT COUNT(*) FROM challenges WHERE order_ref = ? AND factor = ?),
 		(SELECT COUNT(*) FROM challenges WHERE user_id = ? AND issued >= ?),
-		(SELECT MIN(issued) FROM challenges WHERE user_id = ? AND issued >= ?)`,
+		(SELECT COALESCE(MIN(issued), 0) FROM challenges WHERE user_id = ? AND issued >= ?)`,
 		order, factor, user, nanos(since), user, nanos(since)).Scan(&n.ForOrder, &n.ForUser, &oldest)
-	if oldest.Valid {
-		n.OldestForUser = fromNanos(oldest.Int64)
-	}
+	n.OldestForUser = fromNanos(oldest)
 	return n, err
 }
 
 func (t *txn) ExpireOrders(now time.Time) ([]*store.Order, error) {
-	rows, err := t.q.QueryContext(t.ctx, `UPDATE orders SET state = 'failed', hint = 'expiredTransaction', completed = ?
+	rows, err := t.q.Query(t.ctx, `UPDATE orders SET state = 'failed', hint = 'expiredTransaction', completed = ?
 		WHERE state = 'pending' AND expires <= ? RETURNING `+orderCols, nanos(now), nanos(now))
 	if err != nil {
 		return nil, err
@@ -417,7 +353,7 @@ func (t *txn) ExpireOrders(now time.Time) ([]*store.Order, error) {
 // Activations.
 
 func (t *txn) CreateActivation(a *store.Activation) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO activations (id, order_ref, user_id, key_id, digest, expires, mac, spent, created)
+	_, err := t.q.Exec(t.ctx, `INSERT INTO activations (id, order_ref, user_id, key_id, digest, expires, mac, spent, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`, a.ID, a.Order, a.User, a.KeyID, a.Digest, nanos(a.Expires), a.MAC, nanos(a.Created))
 	if isUnique(err) {
 		return fmt.Errorf("activation %s: %w", a.ID, store.ErrExists)
@@ -428,18 +364,13 @@ func (t *txn) CreateActivation(a *store.Activation) error {
 // SpendActivation is one conditional UPDATE, so two concurrent spends of
 // one activation cannot both succeed.
 func (t *txn) SpendActivation(id string, now time.Time) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE activations SET spent = ? WHERE id = ? AND spent = 0`, nanos(now), id)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE activations SET spent = ? WHERE id = ? AND spent = 0`, nanos(now), id))
 }
 
 func (r reader) Activation(id string) (*store.Activation, error) {
 	var a store.Activation
 	var expires, spent, created int64
-	err := r.q.QueryRowContext(r.ctx, `SELECT id, order_ref, user_id, key_id, digest, expires, mac, spent, created
+	err := r.q.QueryRow(r.ctx, `SELECT id, order_ref, user_id, key_id, digest, expires, mac, spent, created
 		FROM activations WHERE id = ?`, id).Scan(&a.ID, &a.Order, &a.User, &a.KeyID, &a.Digest, &expires, &a.MAC, &spent, &created)
 	if err != nil {
 		return nil, notFound(err, "activation "+id)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"encoding/json"
@@ -8,8 +8,8 @@ import (
 )
 
 // Audit appends r to the chain inside the caller's transaction. The write
-// transaction holds SQLite's write lock from its start (IMMEDIATE), so the
-// head read here cannot change before the insert, even across processes.
+// transaction holds the chain's head from its start (NewTx), so the head
+// read here cannot change before the insert, even across processes.
 func (t *txn) Audit(r audit.Record) (audit.Stored, error) {
 	seq, prev, err := t.AuditHead()
 	if err != nil {
@@ -28,7 +28,7 @@ func (t *txn) Audit(r audit.Record) (audit.Stored, error) {
 	if r.Details == nil {
 		details = []byte("{}")
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO audit (seq, time, event, actor, subject, outcome, details, hash)
+	_, err = t.q.Exec(t.ctx, `INSERT INTO audit (seq, time, event, actor, subject, outcome, details, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Seq, r.Time.UnixNano(), r.Event, r.Actor, r.Subject, r.Outcome, string(details), h[:])
 	if err != nil {
 		return audit.Stored{}, fmt.Errorf("audit record %d: %w", r.Seq, err)
@@ -39,7 +39,7 @@ func (t *txn) Audit(r audit.Record) (audit.Stored, error) {
 func (r reader) AuditHead() (uint64, audit.Hash, error) {
 	var seq uint64
 	var h []byte
-	err := r.q.QueryRowContext(r.ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &h)
+	err := r.q.QueryRow(r.ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &h)
 	if err != nil {
 		if isNoRows(err) {
 			return 0, audit.Hash{}, nil
@@ -57,7 +57,7 @@ func (r reader) AuditHead() (uint64, audit.Hash, error) {
 // AuditRecords reads the rows back exactly as stored: a row edited in the
 // file gives a record whose hash no longer follows, which audit.Verify names.
 func (r reader) AuditRecords(from uint64, fn func(audit.Stored) (bool, error)) error {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT seq, time, event, actor, subject, outcome, details, hash
+	rows, err := r.q.Query(r.ctx, `SELECT seq, time, event, actor, subject, outcome, details, hash
 		FROM audit WHERE seq >= ? ORDER BY seq`, from)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (r reader) AuditRecords(from uint64, fn func(audit.Stored) (bool, error)) e
 }
 
 func (r reader) AuditCheckpoints() ([]audit.Checkpoint, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq`)
+	rows, err := r.q.Query(r.ctx, `SELECT seq, hash, time, signature FROM audit_checkpoints ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
@@ -109,16 +109,14 @@ func (r reader) AuditCheckpoints() ([]audit.Checkpoint, error) {
 }
 
 func (t *txn) AddCheckpoint(c audit.Checkpoint) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO audit_checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?)`,
+	// The same head sealed twice (two processes) is sealed: one is enough.
+	_, err := t.q.Exec(t.ctx, `INSERT INTO audit_checkpoints (seq, hash, time, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		c.Seq, c.Hash[:], nanos(c.Time), c.Signature)
-	if isUnique(err) {
-		return nil // the same head sealed twice (two processes): one is enough
-	}
 	return err
 }
 
 func (r reader) LastCheckpoint() (uint64, error) {
 	var seq uint64
-	err := r.q.QueryRowContext(r.ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints`).Scan(&seq)
+	err := r.q.QueryRow(r.ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints`).Scan(&seq)
 	return seq, err
 }

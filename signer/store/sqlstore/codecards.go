@@ -1,8 +1,9 @@
-package sqlite
+package sqlstore
 
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/segl/segl/signer/store"
@@ -27,7 +28,7 @@ func (r reader) CodeCards(user string) ([]*store.CodeCard, error) {
 }
 
 func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) {
-	rows, err := r.q.QueryContext(r.ctx, `SELECT serial, user_id, status, keys, created, printed, offered FROM codecards `+where, args...)
+	rows, err := r.q.Query(r.ctx, `SELECT serial, user_id, status, keys, created, printed, offered FROM codecards `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (r reader) codeCards(where string, args ...any) ([]*store.CodeCard, error) 
 	}
 	for _, c := range cards {
 		c.Spent = make([]bool, len(c.Keys))
-		er, err := r.q.QueryContext(r.ctx, `SELECT idx FROM codecard_entries WHERE serial = ? AND spent = 1`, c.Serial)
+		er, err := r.q.Query(r.ctx, `SELECT idx FROM codecard_entries WHERE serial = ? AND spent = 1`, c.Serial)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +81,7 @@ func (t *txn) CreateCodeCard(c *store.CodeCard) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(t.ctx, `INSERT INTO codecards (serial, user_id, status, keys, created, printed) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err = t.q.Exec(t.ctx, `INSERT INTO codecards (serial, user_id, status, keys, created, printed) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.Serial, c.User, c.Status, string(keys), nanos(c.Created), nanos(c.Printed))
 	if isUnique(err) {
 		return fmt.Errorf("code card %s: %w", c.Serial, store.ErrExists)
@@ -88,40 +89,38 @@ func (t *txn) CreateCodeCard(c *store.CodeCard) error {
 	if err != nil {
 		return err
 	}
+	if len(c.Keys) == 0 {
+		return nil
+	}
+	// One statement for all the entries: one round trip to a database
+	// across a network, not 148.
+	values := strings.Repeat("(?, ?), ", len(c.Keys))
+	args := make([]any, 0, 2*len(c.Keys))
 	for i := range c.Keys {
-		if _, err := t.q.ExecContext(t.ctx, `INSERT INTO codecard_entries (serial, idx) VALUES (?, ?)`, c.Serial, i); err != nil {
-			return err
-		}
+		args = append(args, c.Serial, i)
+	}
+	if _, err := t.q.Exec(t.ctx, `INSERT INTO codecard_entries (serial, idx) VALUES `+values[:len(values)-2], args...); err != nil {
+		return err
 	}
 	return nil
 }
 
 func (t *txn) SetCodeCardStatus(serial string, status store.CodeCardStatus) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE codecards SET status = ? WHERE serial = ?`, status, serial)
-	return affected(res, err, "code card "+serial)
+	n, err := t.q.Exec(t.ctx, `UPDATE codecards SET status = ? WHERE serial = ?`, status, serial)
+	return affected(n, err, "code card "+serial)
 }
 
 // SpendCodeCardEntry is a conditional UPDATE: an entry answered by two
 // requests at once is spent by exactly one.
 func (t *txn) SpendCodeCardEntry(serial string, idx int) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE codecard_entries SET spent = 1 WHERE serial = ? AND idx = ? AND spent = 0`, serial, idx)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE codecard_entries SET spent = 1 WHERE serial = ? AND idx = ? AND spent = 0`, serial, idx))
 }
 
 func (t *txn) OfferCodeCardEntry(serial string, idx int) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE codecards SET offered = ? WHERE serial = ?`, idx, serial)
-	return affected(res, err, "code card "+serial)
+	n, err := t.q.Exec(t.ctx, `UPDATE codecards SET offered = ? WHERE serial = ?`, idx, serial)
+	return affected(n, err, "code card "+serial)
 }
 
 func (t *txn) MarkCodeCardPrinted(serial string, at time.Time) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE codecards SET printed = ? WHERE serial = ? AND printed = 0`, nanos(at), serial)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return once(t.q.Exec(t.ctx, `UPDATE codecards SET printed = ? WHERE serial = ? AND printed = 0`, nanos(at), serial))
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ func scanOTP(s interface{ Scan(...any) error }) (*store.OTPToken, error) {
 }
 
 func (r reader) OTPToken(serial string) (*store.OTPToken, error) {
-	t, err := scanOTP(r.q.QueryRowContext(r.ctx, `SELECT `+otpCols+` FROM otp_tokens WHERE serial = ?`, serial))
+	t, err := scanOTP(r.q.QueryRow(r.ctx, `SELECT `+otpCols+` FROM otp_tokens WHERE serial = ?`, serial))
 	if err != nil {
 		return nil, notFound(err, "OTP token "+serial)
 	}
@@ -29,7 +29,7 @@ func (r reader) OTPTokens(user string) ([]*store.OTPToken, error) {
 	if user != "" {
 		q, args = `SELECT `+otpCols+` FROM otp_tokens WHERE user_id = ? ORDER BY serial`, []any{user}
 	}
-	rows, err := r.q.QueryContext(r.ctx, q, args...)
+	rows, err := r.q.Query(r.ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -46,12 +46,12 @@ func (r reader) OTPTokens(user string) ([]*store.OTPToken, error) {
 }
 
 func (t *txn) DeleteOTPToken(serial string) error {
-	res, err := t.q.ExecContext(t.ctx, `DELETE FROM otp_tokens WHERE serial = ?`, serial)
-	return affected(res, err, "OTP token "+serial)
+	n, err := t.q.Exec(t.ctx, `DELETE FROM otp_tokens WHERE serial = ?`, serial)
+	return affected(n, err, "OTP token "+serial)
 }
 
 func (t *txn) CreateOTPToken(o *store.OTPToken) error {
-	_, err := t.q.ExecContext(t.ctx, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.Exec(t.ctx, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Serial, o.Kind, o.Hash, o.Digits, o.Step, o.Seed, o.User, o.Counter, o.Drift, o.Failures, o.Blocks, nanos(o.BlockedUntil), nanos(o.Created), o.PublicID, o.PrivateID)
 	if isUnique(err) {
 		if o.PublicID != "" {
@@ -63,20 +63,15 @@ func (t *txn) CreateOTPToken(o *store.OTPToken) error {
 }
 
 func (t *txn) UpdateOTPToken(o *store.OTPToken) error {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE otp_tokens SET user_id = ?, failures = ?, blocks = ?, blocked_until = ? WHERE serial = ?`,
+	n, err := t.q.Exec(t.ctx, `UPDATE otp_tokens SET user_id = ?, failures = ?, blocks = ?, blocked_until = ? WHERE serial = ?`,
 		o.User, o.Failures, o.Blocks, nanos(o.BlockedUntil), o.Serial)
-	return affected(res, err, "OTP token "+o.Serial)
+	return affected(n, err, "OTP token "+o.Serial)
 }
 
 // AdvanceOTP is a compare-and-set in SQL: the WHERE clause is the check,
 // so no read-check-write window exists, in this process or another.
 func (t *txn) AdvanceOTP(serial string, used, drift int64) (bool, error) {
-	res, err := t.q.ExecContext(t.ctx, `UPDATE otp_tokens
+	return once(t.q.Exec(t.ctx, `UPDATE otp_tokens
 		SET counter = CASE kind WHEN 'hotp' THEN ?1 + 1 ELSE ?1 END, drift = ?2, failures = 0
-		WHERE serial = ?3 AND ((kind = 'hotp' AND counter <= ?1) OR (kind IN ('totp', 'yubico') AND counter < ?1))`, used, drift, serial)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+		WHERE serial = ?3 AND ((kind = 'hotp' AND counter <= ?1) OR (kind IN ('totp', 'yubico') AND counter < ?1))`, used, drift, serial))
 }
