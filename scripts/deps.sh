@@ -15,6 +15,7 @@ packages=(
 	python3-yubiotp          # an independent Yubico OTP implementation for the vectors
 	protobuf-compiler        # protoc, for the plugins' gRPC contracts (make generate, and the test that they are current)
 	kannel kannel-extras     # a real SMS gateway (bearerbox, smsbox) and its fake SMSC, for the Kannel adapter's tests
+	postgresql               # initdb, pg_ctl, postgres and psql (through postgresql-NN and postgresql-client-NN), for the throwaway clusters of scripts/postgres.sh
 )
 
 missing=()
@@ -41,6 +42,11 @@ if ((${#missing[@]})); then
 	if [[ " ${missing[*]} " == *" kannel "* ]]; then
 		"${sudo[@]}" service kannel stop >/dev/null 2>&1 || true
 	fi
+	# Installing postgresql starts the package's own cluster on port 5432 and
+	# /var/run/postgresql. It is left running: the tests never reach it (each
+	# starts its own, on a socket in a directory of its own or on a free port
+	# it names), so it is in no one's way, and on a developer's machine it may
+	# be wanted.
 fi
 
 if ! command -v go >/dev/null; then

@@ -1,8 +1,8 @@
 // Package store is the daemon's persistent state behind a small interface:
 // users, relying parties, officers, orders, single-use signature
 // activations and the audit chain. SQLite (package sqlite) is the embedded
-// default; the interface keeps SQL out of the rest of signer so that a
-// PostgreSQL implementation can follow.
+// default, PostgreSQL (package postgres) the store of several daemons; both
+// run the one set of queries of package sqlstore.
 //
 // Every state change runs in Update, one write transaction, and the audit
 // record describing it is appended in the same transaction: a change without
@@ -88,7 +88,11 @@ type Reader interface {
 	AuditHead() (uint64, audit.Hash, error)
 }
 
-// Tx is a write transaction.
+// Tx is a write transaction. A Create method's ErrExists leaves it usable
+// (a duplicate is refused without an error in the database), as does a
+// false answer of a single-use method; any other error, ErrExists from an
+// Update method included, means the transaction cannot go on (PostgreSQL
+// has aborted it): return it from the function Update runs.
 type Tx interface {
 	Reader
 

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -108,75 +107,6 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 		t.Fatalf("an edited record 7 gave %+v", rep.Broken)
 	}
 	t.Log(rep.Broken)
-}
-
-func TestOnePendingOrderPerUser(t *testing.T) {
-	db, _ := open(t)
-	now := time.Now()
-	order := func(ref string) *store.Order {
-		return &store.Order{Ref: ref, RP: "bank", User: "alice", Kind: store.KindAuth, State: store.StatePending, EndUserIP: "192.0.2.1",
-			AutoStartToken: ref + "a", QRStartToken: ref + "q", QRStartSecret: "s", Created: now, Expires: now.Add(time.Minute)}
-	}
-	create := func(o *store.Order) error {
-		return db.Update(context.Background(), func(tx store.Tx) error { return tx.CreateOrder(o) })
-	}
-	if err := create(order("1")); err != nil {
-		t.Fatal(err)
-	}
-	if err := create(order("2")); !errors.Is(err, store.ErrExists) {
-		t.Fatalf("a second pending order: %v", err)
-	}
-	err := db.Update(context.Background(), func(tx store.Tx) error {
-		expired, err := tx.ExpireOrders(now.Add(2 * time.Minute))
-		if len(expired) != 1 || expired[0].Hint != "expiredTransaction" {
-			return fmt.Errorf("expired %v", expired)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := create(order("3")); err != nil {
-		t.Fatalf("after expiry: %v", err)
-	}
-}
-
-func TestSpendActivationOnce(t *testing.T) {
-	db, _ := open(t)
-	now := time.Now()
-	err := db.Update(context.Background(), func(tx store.Tx) error {
-		if err := tx.CreateOrder(&store.Order{Ref: "o", RP: "bank", Kind: store.KindSign, State: store.StatePending, EndUserIP: "192.0.2.1",
-			AutoStartToken: "a", QRStartToken: "q", QRStartSecret: "s", Created: now, Expires: now.Add(time.Minute)}); err != nil {
-			return err
-		}
-		return tx.CreateActivation(&store.Activation{ID: "act", Order: "o", User: "u", KeyID: "k", Digest: make([]byte, 32),
-			Expires: now.Add(time.Minute), MAC: []byte{1}, Created: now})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Many concurrent spends: exactly one wins.
-	const n = 20
-	wins := make(chan bool, n)
-	for range n {
-		go func() {
-			var ok bool
-			err := db.Update(context.Background(), func(tx store.Tx) (err error) {
-				ok, err = tx.SpendActivation("act", time.Now())
-				return err
-			})
-			wins <- err == nil && ok
-		}()
-	}
-	won := 0
-	for range n {
-		if <-wins {
-			won++
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d spends of one activation succeeded", won)
-	}
 }
 
 func TestDurabilitySettings(t *testing.T) {

@@ -81,12 +81,8 @@ func (t *txn) CreateCodeCard(c *store.CodeCard) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(t.ctx, `INSERT INTO codecards (serial, user_id, status, keys, created, printed) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.Serial, c.User, c.Status, string(keys), nanos(c.Created), nanos(c.Printed))
-	if isUnique(err) {
-		return fmt.Errorf("code card %s: %w", c.Serial, store.ErrExists)
-	}
-	if err != nil {
+	if err := t.insert("code card "+c.Serial, `INSERT INTO codecards (serial, user_id, status, keys, created, printed) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Serial, c.User, c.Status, string(keys), nanos(c.Created), nanos(c.Printed)); err != nil {
 		return err
 	}
 	if len(c.Keys) == 0 {

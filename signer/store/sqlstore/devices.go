@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/segl/segl/signer/store"
@@ -45,12 +44,8 @@ func (r reader) Devices(user string) ([]*store.Device, error) {
 }
 
 func (t *txn) CreateDevice(d *store.Device) error {
-	_, err := t.q.Exec(t.ctx, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert("device "+d.ID+" (or its key, registered to another device)", `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.User, d.Name, d.PublicKey, d.KeyStorage, d.Biometry, d.Activation, nanos(d.Created), nanos(d.LastUsed), nanos(d.Revoked), d.RevokedBy)
-	if isUnique(err) {
-		return fmt.Errorf("device %s: its key is registered to another device: %w", d.ID, store.ErrExists)
-	}
-	return err
 }
 
 func (t *txn) RevokeDevice(id, by string, at time.Time) (bool, error) {

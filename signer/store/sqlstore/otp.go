@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"fmt"
-
 	"github.com/segl/segl/signer/store"
 )
 
@@ -51,15 +49,12 @@ func (t *txn) DeleteOTPToken(serial string) error {
 }
 
 func (t *txn) CreateOTPToken(o *store.OTPToken) error {
-	_, err := t.q.Exec(t.ctx, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.Serial, o.Kind, o.Hash, o.Digits, o.Step, o.Seed, o.User, o.Counter, o.Drift, o.Failures, o.Blocks, nanos(o.BlockedUntil), nanos(o.Created), o.PublicID, o.PrivateID)
-	if isUnique(err) {
-		if o.PublicID != "" {
-			return fmt.Errorf("OTP token %s (public ID %s): %w", o.Serial, o.PublicID, store.ErrExists)
-		}
-		return fmt.Errorf("OTP token %s: %w", o.Serial, store.ErrExists)
+	exists := "OTP token " + o.Serial
+	if o.PublicID != "" {
+		exists += " (public ID " + o.PublicID + ")"
 	}
-	return err
+	return t.insert(exists, `INSERT INTO otp_tokens (`+otpCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.Serial, o.Kind, o.Hash, o.Digits, o.Step, o.Seed, o.User, o.Counter, o.Drift, o.Failures, o.Blocks, nanos(o.BlockedUntil), nanos(o.Created), o.PublicID, o.PrivateID)
 }
 
 func (t *txn) UpdateOTPToken(o *store.OTPToken) error {

@@ -48,13 +48,9 @@ func (r reader) Users() ([]*store.User, error) {
 }
 
 func (t *txn) CreateUser(u *store.User) error {
-	_, err := t.q.Exec(t.ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert("user "+u.ID, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Name, u.Phone, u.Disabled, nanos(u.Created), u.Password, u.Failures, u.Blocks, nanos(u.BlockedUntil), u.SigningKey, u.Certificate,
 		u.Identity.Surname, u.Identity.GivenNames, u.Identity.DateOfBirth, u.Identity.Nationality)
-	if isUnique(err) {
-		return fmt.Errorf("user %s: %w", u.ID, store.ErrExists)
-	}
-	return err
 }
 
 func (t *txn) UpdateUser(u *store.User) error {
@@ -132,12 +128,8 @@ func (r reader) callers(role store.Role) ([]*store.Caller, [][]byte, error) {
 }
 
 func (t *txn) createCaller(c *store.Caller, pem []byte) error {
-	_, err := t.q.Exec(t.ctx, `INSERT INTO callers (`+callerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert(fmt.Sprintf("%s %s or its certificate", c.Role, c.ID), `INSERT INTO callers (`+callerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		c.Role, c.ID, c.Name, c.Fingerprint, pem, c.Disabled, nanos(c.Created))
-	if isUnique(err) {
-		return fmt.Errorf("%s %s or its certificate: %w", c.Role, c.ID, store.ErrExists)
-	}
-	return err
 }
 
 func (t *txn) CreateRP(rp *store.RP) error {
@@ -263,15 +255,11 @@ func factorsJSON(f []string) string {
 }
 
 func (t *txn) CreateOrder(o *store.Order) error {
-	_, err := t.q.Exec(t.ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert("a pending order for user "+o.User, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
 		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
 		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment, o.Purpose, o.Device, o.AppChallenge, o.UserVerification,
 		o.RequiresDocument)
-	if isUnique(err) {
-		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
-	}
-	return err
 }
 
 func (t *txn) UpdateOrder(o *store.Order) error {
@@ -301,12 +289,19 @@ func (t *txn) SwapAppChallenge(ref, old, next string) (bool, error) {
 }
 
 func (t *txn) BindOrder(ref, user, device string) (bool, error) {
-	n, err := t.q.Exec(t.ctx, `UPDATE orders SET user_id = ?, device_id = ?
-		WHERE ref = ? AND state = 'pending' AND purpose = '' AND device_id = '' AND (user_id = '' OR user_id = ?)`, user, device, ref, user)
-	if isUnique(err) {
+	// The user's other pending order is looked for first, so that no
+	// unique violation ends the transaction (the write transaction holds
+	// the head, so none can appear between the two statements).
+	var others int
+	if err := t.q.QueryRow(t.ctx, `SELECT COUNT(*) FROM orders WHERE user_id = ? AND state = 'pending' AND purpose = '' AND ref != ?`,
+		user, ref).Scan(&others); err != nil {
+		return false, err
+	}
+	if others > 0 {
 		return false, fmt.Errorf("a pending order for user %s: %w", user, store.ErrExists)
 	}
-	return once(n, err)
+	return once(t.q.Exec(t.ctx, `UPDATE orders SET user_id = ?, device_id = ?
+		WHERE ref = ? AND state = 'pending' AND purpose = '' AND device_id = '' AND (user_id = '' OR user_id = ?)`, user, device, ref, user))
 }
 
 // RecordChallenge also forgets what is more than an hour old: no limit
@@ -353,12 +348,8 @@ func (t *txn) ExpireOrders(now time.Time) ([]*store.Order, error) {
 // Activations.
 
 func (t *txn) CreateActivation(a *store.Activation) error {
-	_, err := t.q.Exec(t.ctx, `INSERT INTO activations (id, order_ref, user_id, key_id, digest, expires, mac, spent, created)
+	return t.insert("activation "+a.ID, `INSERT INTO activations (id, order_ref, user_id, key_id, digest, expires, mac, spent, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`, a.ID, a.Order, a.User, a.KeyID, a.Digest, nanos(a.Expires), a.MAC, nanos(a.Created))
-	if isUnique(err) {
-		return fmt.Errorf("activation %s: %w", a.ID, store.ErrExists)
-	}
-	return err
 }
 
 // SpendActivation is one conditional UPDATE, so two concurrent spends of

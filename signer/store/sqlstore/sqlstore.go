@@ -88,6 +88,18 @@ func notFound(err error, what string) error {
 
 func isUnique(err error) bool { return errors.Is(err, ErrUnique) }
 
+// insert runs an INSERT that a uniqueness constraint may refuse with ON
+// CONFLICT DO NOTHING, so that the transaction goes on in both dialects
+// (PostgreSQL would abort it on the error): a row refused is exists
+// wrapped in store.ErrExists.
+func (t *txn) insert(exists, query string, args ...any) error {
+	n, err := t.q.Exec(t.ctx, query+" ON CONFLICT DO NOTHING", args...)
+	if err == nil && n == 0 {
+		return fmt.Errorf("%s: %w", exists, store.ErrExists)
+	}
+	return err
+}
+
 func isNoRows(err error) bool { return errors.Is(err, ErrNoRows) }
 
 // affected turns an Exec that changed no row into ErrNotFound.
