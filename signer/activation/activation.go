@@ -31,6 +31,7 @@ import (
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/cms"
+	"github.com/segl/segl/signer/outside"
 	"github.com/segl/segl/signer/store"
 )
 
@@ -96,17 +97,23 @@ func KeyID(wrapped []byte) (string, error) {
 }
 
 func (a *Authority) bind(act *Activation) ([]byte, error) {
+	return a.mac.Sum(crypto.SHA256, bindMessage(act))
+}
+
+// bindMessage is what an activation's MAC is over: every field it binds.
+func bindMessage(act *Activation) []byte {
 	var msg []byte
 	for _, s := range []string{"SEGL-ACTIVATION-1", act.ID, act.Order, act.User, act.KeyID, hex.EncodeToString(act.Digest)} {
 		msg = append(append(msg, s...), 0)
 	}
-	msg = binary.BigEndian.AppendUint64(msg, uint64(act.Expires.UnixNano()))
-	return a.mac.Sum(crypto.SHA256, msg)
+	return binary.BigEndian.AppendUint64(msg, uint64(act.Expires.UnixNano()))
 }
 
 // Issue makes an activation for signing digest with u's key, recorded in
-// tx: call it in the transaction that confirms the order's factors.
-func (a *Authority) Issue(tx store.Tx, order string, u *store.User, digest []byte, lifetime time.Duration) (*Activation, error) {
+// tx: call it in the transaction that confirms the order's factors. Its
+// MAC is made by the HSM outside the transaction (calls; nil makes it
+// inside), its ID and expiry the same in every run of it.
+func (a *Authority) Issue(tx store.Tx, calls *outside.Calls, order string, u *store.User, digest []byte, lifetime time.Duration) (*Activation, error) {
 	if lifetime <= 0 || lifetime > MaxLifetime {
 		return nil, fmt.Errorf("activation lifetime %s: must be positive and at most %s", lifetime, MaxLifetime)
 	}
@@ -117,14 +124,20 @@ func (a *Authority) Issue(tx store.Tx, order string, u *store.User, digest []byt
 	if err != nil {
 		return nil, fmt.Errorf("user %s: %w", u.ID, err)
 	}
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
+	id := outside.Stable(calls, "activation-id\x00"+order, func() string {
+		b := make([]byte, 16)
+		rand.Read(b) // never fails (crypto/rand)
+		return hex.EncodeToString(b)
+	})
+	now := outside.Stable(calls, "activation-time\x00"+order, a.clock.Now)
+	act := &Activation{ID: id, Order: order, User: u.ID, KeyID: keyID,
+		Digest: append([]byte(nil), digest...), Expires: now.Add(lifetime).UTC()}
+	msg := bindMessage(act)
+	act.MAC, err = outside.Do(calls, "activation-mac\x00"+string(msg), func() ([]byte, error) { return a.mac.Sum(crypto.SHA256, msg) })
+	if errors.Is(err, outside.ErrWanted) {
 		return nil, err
 	}
-	now := a.clock.Now()
-	act := &Activation{ID: hex.EncodeToString(id), Order: order, User: u.ID, KeyID: keyID,
-		Digest: append([]byte(nil), digest...), Expires: now.Add(lifetime).UTC()}
-	if act.MAC, err = a.bind(act); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("activation: %w", err)
 	}
 	err = tx.CreateActivation(&store.Activation{ID: act.ID, Order: order, User: u.ID, KeyID: keyID,

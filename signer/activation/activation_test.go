@@ -100,7 +100,7 @@ func (f *fixture) issue(t *testing.T, lifetime time.Duration) *activation.Activa
 	t.Helper()
 	var act *activation.Activation
 	err := f.db.Update(context.Background(), func(tx store.Tx) (err error) {
-		act, err = f.auth.Issue(tx, "order", f.user, f.sum[:], lifetime)
+		act, err = f.auth.Issue(tx, nil, "order", f.user, f.sum[:], lifetime)
 		return err
 	})
 	if err != nil {
@@ -149,7 +149,7 @@ func TestAlteredActivationRefused(t *testing.T) {
 func TestActivationLifetime(t *testing.T) {
 	f := setup(t)
 	err := f.db.Update(context.Background(), func(tx store.Tx) error {
-		_, err := f.auth.Issue(tx, "order", f.user, f.sum[:], activation.MaxLifetime+time.Second)
+		_, err := f.auth.Issue(tx, nil, "order", f.user, f.sum[:], activation.MaxLifetime+time.Second)
 		return err
 	})
 	if err == nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/segl/segl/signer/clock"
 	"github.com/segl/segl/signer/factors"
 	"github.com/segl/segl/signer/jws"
+	"github.com/segl/segl/signer/outside"
 	"github.com/segl/segl/signer/qr"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/tokens/dlcode"
@@ -507,7 +508,10 @@ func (s *Service) settle(ctx context.Context, ref string, st settlement, now tim
 	var u *store.User
 	var o *store.Order
 	resp := &FactorResponse{OrderRef: ref}
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	// The assertion's signature and the activation's MAC are made
+	// outside the transaction (package outside): it runs again with them.
+	err := outside.Update(ctx, s.store, func(tx store.Tx, calls *outside.Calls) error {
+		act = nil
 		var err error
 		if o, err = tx.Order(ref); err != nil {
 			return err
@@ -559,11 +563,11 @@ func (s *Service) settle(ctx context.Context, ref string, st settlement, now tim
 				}
 				o.State, o.Hint, o.Completed = store.StateComplete, "", now
 			case o.Kind == store.KindAuth:
-				if err := s.completeAuth(tx, u, o, now); err != nil {
+				if err := s.completeAuth(tx, calls, u, o, now); err != nil {
 					return err
 				}
 			case o.Kind == store.KindSign:
-				act, err = s.acts.Issue(tx, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
+				act, err = s.acts.Issue(tx, calls, o.Ref, u, o.DocumentDigest, activation.MaxLifetime)
 				if err != nil {
 					return err
 				}
@@ -716,14 +720,23 @@ type signCompletion struct {
 	CertificateChain []string `json:"certificateChain"` // base64 DER, the user's certificate first
 }
 
-func (s *Service) completeAuth(tx store.Tx, u *store.User, o *store.Order, now time.Time) error {
+func (s *Service) completeAuth(tx store.Tx, calls *outside.Calls, u *store.User, o *store.Order, now time.Time) error {
 	amr, err := s.amr(tx, o)
 	if err != nil {
 		return err
 	}
 	claims := Claims{Issuer: s.issuer.Name, Subject: u.ID, Audience: o.RP, IssuedAt: now.Unix(),
 		Expires: now.Add(s.cfg.AssertionLifetime).Unix(), OrderRef: o.Ref, AMR: amr, Name: u.Name}
-	tok, err := jws.Sign(s.issuer.Key, s.issuer.KeyID, claims)
+	key, err := json.Marshal(claims)
+	if err != nil {
+		return err
+	}
+	tok, err := outside.Do(calls, "jws\x00"+s.issuer.KeyID+"\x00"+string(key), func() (string, error) {
+		return jws.Sign(s.issuer.Key, s.issuer.KeyID, claims)
+	})
+	if errors.Is(err, outside.ErrWanted) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("sign the assertion: %w", err)
 	}
