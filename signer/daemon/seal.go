@@ -17,6 +17,7 @@ import (
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/audit"
 	"github.com/segl/segl/signer/clock"
+	"github.com/segl/segl/signer/outside"
 	"github.com/segl/segl/signer/store"
 )
 
@@ -246,7 +247,11 @@ func (s *sealer) seal(ctx context.Context, final bool) (int, error) {
 	}
 	var made []audit.Checkpoint
 	var healed *audit.Checkpoint
-	err = s.db.Update(ctx, func(tx store.Tx) error {
+	// The checkpoints' signatures are made outside the transaction
+	// (package outside); the HSM's copy of the last one is written inside
+	// it, which is what keeps it moving forward only when several segld
+	// seal one chain.
+	err = outside.Update(ctx, s.db, func(tx store.Tx, calls *outside.Calls) error {
 		made, healed = nil, nil
 		// Again, under the database's write lock: another segld may
 		// have sealed since.
@@ -265,7 +270,9 @@ func (s *sealer) seal(ctx context.Context, final bool) (int, error) {
 			healed = anchor
 		}
 		for _, c := range p.targets {
-			sig, err := audit.SignCheckpoint(s.key, c.Seq, c.Hash)
+			sig, err := outside.Do(calls, fmt.Sprintf("checkpoint\x00%d\x00%x", c.Seq, c.Hash), func() ([]byte, error) {
+				return audit.SignCheckpoint(s.key, c.Seq, c.Hash)
+			})
 			if err != nil {
 				return err
 			}
