@@ -122,6 +122,13 @@ func (m migrator) Apply(ctx context.Context, version int, name, body string) err
 	if err != nil {
 		return err
 	}
+	// The transaction holds the write lock (IMMEDIATE): a segld that
+	// started at the same moment and applied it first is seen here.
+	var done int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&done); err != nil || done > 0 {
+		tx.Rollback()
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, body); err != nil {
 		tx.Rollback()
 		return err

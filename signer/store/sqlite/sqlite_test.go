@@ -133,3 +133,24 @@ func TestDurabilitySettings(t *testing.T) {
 		t.Fatalf("schema version %d %v, want %d", v, err, len(files))
 	}
 }
+
+// segld processes starting together on a new file: each applies what the
+// others have not, none fails.
+func TestConcurrentFirstOpens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "segl.db")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			db, err := sqlite.Open(path)
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

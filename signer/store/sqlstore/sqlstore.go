@@ -137,7 +137,8 @@ type Migrator interface {
 	// makes the table that records them if need be.
 	Applied(ctx context.Context) (int, error)
 	// Apply runs a migration's statements and records its version and
-	// name, in one transaction.
+	// name, in one transaction; it does nothing when another process has
+	// applied that version since Applied looked.
 	Apply(ctx context.Context, version int, name, body string) error
 }
 
