@@ -1,9 +1,9 @@
 // Command segld is the Segl daemon: the relying-party and admin APIs over
 // mutual TLS, with every key in the HSM.
 //
-//	segld --config segl.yaml                run
-//	segld check-config --config F [--hsm]   check a config whole without starting
-//	segld dev --dir DIR                     the embedded development setup (make run)
+//	segld --config segl.yaml [--listen ADDR]   run (--listen instead of the config's listen)
+//	segld check-config --config F [--hsm]      check a config whole without starting
+//	segld dev --dir DIR [--database URL]       the development setup (make run): SQLite, or PostgreSQL at URL
 //	segld --version
 //
 // A config that does not hold, and anything else that stops segld before
@@ -55,13 +55,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		Flags:           []cli.Flag{&cli.StringFlag{Name: "config", Usage: "the config file (YAML)"}},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "the config file (YAML)"},
+			&cli.StringFlag{Name: "listen", Usage: "the mutual-TLS API's host:port (relying parties and officers), instead of the config's listen: " +
+				"several daemons can share one config"},
+			&cli.StringFlag{Name: "ops-listen", Usage: "the plain-HTTP host:port of /healthz, /readyz and /metrics, instead of the config's ops-listen (\"\" for none)"},
+			&cli.StringFlag{Name: "app-listen", Usage: "the code app's API host:port, instead of the config's app-listen (\"\" for none)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.String("config") == "" {
 				return fmt.Errorf("--config is required (or run `segld dev` for the development setup)")
 			}
 			cfg, err := config.Load(c.String("config"))
 			if err != nil {
+				return err
+			}
+			if err := overrideListeners(c, cfg); err != nil {
 				return err
 			}
 			return serve(ctx, cfg, stderr)
@@ -83,8 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				Name:  "check-config",
 				Usage: "check a config file whole, as segld would at start, and exit",
 				Description: "Checks every key and value, and every file the config names (certificates, keys, the PIN file, the " +
-					"PKCS#11 module), and prints every problem, one a line, naming its key. --hsm also logs in to the HSM and " +
-					"checks every configured key label.",
+					"PKCS#11 module, the PostgreSQL password's file or variable), and prints every problem, one a line, naming its key. " +
+					"A PostgreSQL URL's form is checked, without connecting. --hsm also logs in to the HSM and checks every configured key label.",
 				Flags: []cli.Flag{configFlag, &cli.BoolFlag{Name: "hsm", Usage: "also log in to the HSM and check the keys.* labels"}},
 				Action: func(c *cli.Context) error {
 					cfg, err := config.Load(c.String("config"))
@@ -111,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "the API's address (mutual TLS)"},
 					&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:8444", Usage: "the plain-HTTP address of /healthz, /readyz and /metrics (\"\" for none)"},
 					&cli.StringFlag{Name: "app-listen", Value: "127.0.0.1:8445", Usage: "the code app's API address (TLS without client certificates; \"\" for none)"},
+					&cli.StringFlag{Name: "database", Usage: "an existing PostgreSQL database's URL (postgres://…, without a password), written in the config " +
+						"made on first start instead of the SQLite file DIR/segl.db"},
 				},
 				Action: func(c *cli.Context) error {
 					// The development SMS adapter is the one built beside segld.
@@ -121,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 						}
 					}
 					env, err := devenv.Setup(c.String("dir"), devenv.Options{Listen: c.String("listen"), OpsListen: c.String("ops-listen"),
-						AppListen: c.String("app-listen"), Outbox: outbox})
+						AppListen: c.String("app-listen"), Outbox: outbox, Database: c.String("database")})
 					if err != nil {
 						return err
 					}
@@ -159,6 +170,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "segld: %v\n", err)
 	}
 	return 1
+}
+
+// overrideListeners puts the addresses given by --listen, --ops-listen
+// and --app-listen in place of the config's, and checks them again.
+func overrideListeners(c *cli.Context, cfg *config.Config) error {
+	for _, l := range []struct {
+		flag string
+		addr *string
+		none bool // may be "" for none
+	}{{"listen", &cfg.Listen, false}, {"ops-listen", &cfg.OpsListen, true}, {"app-listen", &cfg.AppListen, true}} {
+		if !c.IsSet(l.flag) {
+			continue
+		}
+		v := c.String(l.flag)
+		if _, _, err := net.SplitHostPort(v); err != nil && !(l.none && v == "") {
+			return fmt.Errorf("--%s %q is not host:port", l.flag, v)
+		}
+		*l.addr = v
+	}
+	return cfg.CheckListeners()
 }
 
 func fileExists(p string) bool {

@@ -4,7 +4,10 @@
 // probably meant), a value of the wrong kind, a value out of range, a
 // required field left out; CheckFiles adds every file the config names
 // that does not exist or does not parse. Secrets are never in it: the HSM
-// PIN is in the file named by hsm.pin-file.
+// PIN is in the file named by hsm.pin-file, the PostgreSQL password in
+// the file database.password-file names or the environment variable
+// database.password-env names; a database URL that holds a password is
+// refused.
 //
 // The config file is the truth for segld: where it names something, the
 // environment does not change it. Only when hsm.pin-file is left out does
@@ -42,8 +45,9 @@ type Config struct {
 	// tls.certificate, and no client certificates.
 	AppListen string `yaml:"app-listen"`
 	App       App    `yaml:"app"`
-	// Database is the SQLite database file.
-	Database  string    `yaml:"database"`
+	// Database is the SQLite file or the PostgreSQL database; see
+	// DatabaseKind, SQLitePath and PostgresURL.
+	Database  Database  `yaml:"database"`
 	HSM       HSM       `yaml:"hsm"`
 	Keys      Keys      `yaml:"keys"`
 	TLS       TLS       `yaml:"tls"`
@@ -475,29 +479,23 @@ func (c *Config) SMSTemplates() map[string]smsgate.Template {
 	return out
 }
 
-func (c *Config) validate(e *errs) {
-	required := func(path, v string) {
-		if strings.TrimSpace(v) == "" {
-			e.add(path, "is required")
-		}
-	}
+// CheckListeners checks listen, ops-listen and app-listen again, as Parse
+// does, after a caller changed them (segld --listen). Its error is Errors.
+func (c *Config) CheckListeners() error {
+	var e errs
+	c.validateListeners(&e)
+	return e.err()
+}
+
+func (c *Config) validateListeners(e *errs) {
 	address := func(path, v string) {
 		if _, _, err := net.SplitHostPort(v); err != nil {
 			e.add(path, "%q is not host:port", v)
 		}
 	}
-	between := func(path string, v, lo, hi int) {
-		if v < lo || v > hi {
-			e.add(path, "%d; between %d and %d", v, lo, hi)
-		}
-	}
-	within := func(path string, d Duration, lo, hi time.Duration) {
-		if v := time.Duration(d); v < lo || v > hi {
-			e.add(path, "%s; between %s and %s", v, lo, hi)
-		}
-	}
-	required("listen", c.Listen)
-	if c.Listen != "" {
+	if strings.TrimSpace(c.Listen) == "" {
+		e.add("listen", "is required")
+	} else {
 		address("listen", c.Listen)
 	}
 	if c.OpsListen != "" {
@@ -512,8 +510,27 @@ func (c *Config) validate(e *errs) {
 			e.add("app-listen", "%q is another listener's address too", c.AppListen)
 		}
 	}
+}
+
+func (c *Config) validate(e *errs) {
+	required := func(path, v string) {
+		if strings.TrimSpace(v) == "" {
+			e.add(path, "is required")
+		}
+	}
+	between := func(path string, v, lo, hi int) {
+		if v < lo || v > hi {
+			e.add(path, "%d; between %d and %d", v, lo, hi)
+		}
+	}
+	within := func(path string, d Duration, lo, hi time.Duration) {
+		if v := time.Duration(d); v < lo || v > hi {
+			e.add(path, "%s; between %s and %s", v, lo, hi)
+		}
+	}
+	c.validateListeners(e)
 	between("app.max-devices", c.App.MaxDevices, 1, 20)
-	required("database", c.Database)
+	c.validateDatabase(e)
 	required("hsm.token", c.HSM.Token)
 	between("hsm.sessions", c.HSM.Sessions, 2, 1024)
 	within("hsm.session-wait", c.HSM.SessionWait, 10*time.Millisecond, 10*time.Minute)

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -178,5 +179,192 @@ func TestDocumented(t *testing.T) {
 	}
 	if !slices.Equal(documented, keys) {
 		t.Errorf("docs/config.md's keys are not in the config's order:\n%v\n%v", documented, keys)
+	}
+}
+
+// withDatabase is good with its database line replaced.
+func withDatabase(db string) string {
+	return strings.Replace(good, "database: segl.db\n", db, 1)
+}
+
+// database is a SQLite file's path or a PostgreSQL URL, as a string or a
+// block whose password comes from a file or the environment.
+func TestDatabase(t *testing.T) {
+	const u = "postgres://segl@db.bank.example:5432/segl?sslmode=verify-full"
+	for name, tc := range map[string]struct {
+		yaml, kind, path, url, file, env string
+	}{
+		"sqlite file":      {yaml: "database: segl.db\n", kind: config.DatabaseSQLite, path: "segl.db"},
+		"sqlite absolute":  {yaml: "database: /var/lib/segl/segl.db\n", kind: config.DatabaseSQLite, path: "/var/lib/segl/segl.db"},
+		"postgres string":  {yaml: "database: " + u + "\n", kind: config.DatabasePostgres, url: u},
+		"postgresql":       {yaml: "database: postgresql://db/segl\n", kind: config.DatabasePostgres, url: "postgresql://db/segl"},
+		"socket":           {yaml: "database: postgres:///segl?host=/run/postgresql\n", kind: config.DatabasePostgres, url: "postgres:///segl?host=/run/postgresql"},
+		"dbname in query":  {yaml: "database: postgres://db?dbname=segl\n", kind: config.DatabasePostgres, url: "postgres://db?dbname=segl"},
+		"block, url alone": {yaml: "database: {url: '" + u + "'}\n", kind: config.DatabasePostgres, url: u},
+		"block with file": {yaml: "database:\n  url: " + u + "\n  password-file: /etc/segl/db-password\n",
+			kind: config.DatabasePostgres, url: u, file: "/etc/segl/db-password"},
+		"block with env": {yaml: "database:\n  url: " + u + "\n  password-env: SEGL_DB_PASSWORD\n",
+			kind: config.DatabasePostgres, url: u, env: "SEGL_DB_PASSWORD"},
+	} {
+		c, err := config.Parse(strings.NewReader(withDatabase(tc.yaml)))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		d := c.Database
+		if c.DatabaseKind() != tc.kind || d.Path != tc.path || d.URL != tc.url || d.PasswordFile != tc.file || d.PasswordEnv != tc.env {
+			t.Errorf("%s: kind %s, %+v", name, c.DatabaseKind(), d)
+		}
+		if (c.SQLitePath() != "") != (tc.kind == config.DatabaseSQLite) {
+			t.Errorf("%s: SQLitePath %q", name, c.SQLitePath())
+		}
+		if _, err := c.PostgresURL(); (err == nil) != (tc.kind == config.DatabasePostgres && tc.file == "" && tc.env == "") {
+			t.Errorf("%s: PostgresURL: %v", name, err)
+		}
+	}
+
+	const secret = "hunter2"
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"password in the string": {"database: postgres://segl:" + secret + "@db/segl\n",
+			"database: the URL holds a password; a password is not written in the config: put it in a file only segld's user reads and name it in database.password-file, " +
+				"or name the environment variable that holds it in database.password-env"},
+		"password in the block": {"database:\n  url: postgres://segl:" + secret + "@db/segl\n  password-file: pw\n", "database.url: the URL holds a password;"},
+		"empty password":        {"database: postgres://segl:@db/segl\n", "database: the URL holds a password;"},
+		"password= in query":    {"database: postgres://segl@db/segl?password=" + secret + "\n", "database: the URL holds a password;"},
+		"sslpassword= in query": {"database: postgres://segl@db/segl?sslpassword=" + secret + "\n", "database: the URL holds a password;"},
+		"file and env": {"database:\n  url: postgres://db/segl\n  password-file: pw\n  password-env: PW\n",
+			"database.password-file: and database.password-env are both given: the password comes from one of them, or neither"},
+		"bad env name":     {"database:\n  url: postgres://db/segl\n  password-env: 1PW\n", `database.password-env: "1PW" is not an environment variable's name`},
+		"bad scheme":       {"database: mysql://db/segl\n", `database: the scheme "mysql" is not PostgreSQL's`},
+		"bad scheme block": {"database: {url: 'mysql://db/segl'}\n", `database.url: the scheme "mysql" is not PostgreSQL's`},
+		"no database name": {"database: postgres://db:5432\n", "database: names no database: postgres://USER@HOST:PORT/DBNAME"},
+		"no database, /":   {"database: postgres://db/\n", "database: names no database"},
+		"no host":          {"database: postgres:///segl\n", "database: names no host: postgres://USER@HOST:PORT/DBNAME, or host=/run/postgresql"},
+		"no //":            {"database: postgres:segl\n", "database: is not postgres://HOST/DBNAME"},
+		"bad port":         {"database: postgres://db:99999/segl\n", `database: the port "99999"; between 1 and 65535`},
+		"bad sslmode":      {"database: postgres://db/segl?sslmode=verify\n", `database: sslmode "verify"; one of disable, allow, prefer, require, verify-ca, verify-full`},
+		"not a URL":        {"database: 'postgres://db/segl?%zz'\n", "database: its query does not parse"},
+		"sqlite in block":  {"database: {url: segl.db}\n", "database.url: is not a PostgreSQL URL (postgres://…); a SQLite file is given as database: FILE, not in a block"},
+		"block, no url":    {"database: {password-file: pw}\n", "database.url: is required"},
+		"empty block":      {"database: {}\n", "database.url: is required"},
+		"empty string":     {"database: ''\n", "database: is required"},
+		"left out":         {"", "database: is required"},
+		"a list":           {"database: [segl.db]\n", "database: is a list, want a SQLite file's path, a PostgreSQL URL or a mapping of keys"},
+		"misspelt":         {"database: {uri: postgres://db/segl}\n", "database.uri: unknown key (did you mean database.url?)"},
+		"a password key":   {"database: {url: 'postgres://db/segl', password: " + secret + "}\n", "database.password: unknown key"},
+	} {
+		_, err := config.Parse(strings.NewReader(withDatabase(tc.yaml)))
+		if err == nil || !slices.ContainsFunc(lines(err), func(l string) bool { return strings.HasPrefix(l, tc.want) }) {
+			t.Errorf("%s: %v, want a line starting %q", name, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: the error shows the password: %v", name, err)
+		}
+	}
+}
+
+// PostgresURL puts the password from its file or variable in the URL,
+// read at each call; CheckFiles says when it cannot be read, by key.
+func TestPostgresURL(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "segl.yaml")
+	load := func(db string) *config.Config {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(withDatabase(db)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	checkFiles := func(c *config.Config) []string {
+		var out []string
+		for _, l := range lines(c.CheckFiles()) {
+			if strings.HasPrefix(l, "database") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	const u = "postgres://segl@db.bank.example:5432/segl?sslmode=verify-full"
+	// A relative file is the config directory's.
+	c := load("database:\n  url: " + u + "\n  password-file: db-password\n")
+	if _, err := c.PostgresURL(); err == nil || err.Error() != "database.password-file: open db-password: no such file" {
+		t.Fatalf("no file: %v", err)
+	}
+	if got := checkFiles(c); !slices.Equal(got, []string{"database.password-file: open db-password: no such file"}) {
+		t.Fatalf("CheckFiles, no file: %q", got)
+	}
+	os.WriteFile(filepath.Join(dir, "db-password"), []byte("\n"), 0o600)
+	if got := checkFiles(c); !slices.Equal(got, []string{"database.password-file: db-password is empty"}) {
+		t.Fatalf("CheckFiles, empty file: %q", got)
+	}
+	const pw = "p@ss:w/rd #1?"
+	os.WriteFile(filepath.Join(dir, "db-password"), []byte(pw+"\n"), 0o600)
+	if got := checkFiles(c); got != nil {
+		t.Fatalf("CheckFiles: %q", got)
+	}
+	got, err := c.PostgresURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := url.Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := parsed.User.Password(); p != pw || parsed.User.Username() != "segl" || parsed.Host != "db.bank.example:5432" || parsed.Path != "/segl" ||
+		parsed.RawQuery != "sslmode=verify-full" {
+		t.Fatalf("PostgresURL %s", got)
+	}
+	// Read at each call: a rotated password is the one given.
+	os.WriteFile(filepath.Join(dir, "db-password"), []byte("rotated"), 0o600)
+	if got, _ := c.PostgresURL(); !strings.Contains(got, ":rotated@") {
+		t.Fatalf("after rotation: %s", got)
+	}
+	if c.Database.URL != u {
+		t.Fatalf("PostgresURL changed the config: %s", c.Database.URL)
+	}
+
+	// From the environment, and a socket without a host.
+	c = load("database:\n  url: postgres:///segl?host=/run/postgresql\n  password-env: SEGL_TEST_DB_PASSWORD\n")
+	if _, err := c.PostgresURL(); err == nil || err.Error() != "database.password-env: SEGL_TEST_DB_PASSWORD is not set in segld's environment" {
+		t.Fatalf("unset: %v", err)
+	}
+	if got := checkFiles(c); !slices.Equal(got, []string{"database.password-env: SEGL_TEST_DB_PASSWORD is not set in segld's environment"}) {
+		t.Fatalf("CheckFiles, unset: %q", got)
+	}
+	t.Setenv("SEGL_TEST_DB_PASSWORD", "")
+	if got := checkFiles(c); !slices.Equal(got, []string{"database.password-env: SEGL_TEST_DB_PASSWORD is empty"}) {
+		t.Fatalf("CheckFiles, empty: %q", got)
+	}
+	t.Setenv("SEGL_TEST_DB_PASSWORD", "s3cret")
+	if got, err := c.PostgresURL(); err != nil || got != "postgres://:s3cret@/segl?host=/run/postgresql" {
+		t.Fatalf("from the environment: %q %v", got, err)
+	}
+
+	// No password: the URL as it is; and no directory check for it.
+	c = load("database: " + u + "\n")
+	if got, err := c.PostgresURL(); err != nil || got != u {
+		t.Fatalf("no password: %q %v", got, err)
+	}
+	if got := checkFiles(c); got != nil {
+		t.Fatalf("CheckFiles: %q", got)
+	}
+	if c.SQLitePath() != "" {
+		t.Fatalf("SQLitePath of PostgreSQL: %q", c.SQLitePath())
+	}
+
+	// SQLite: resolved against the config's directory; no URL.
+	c = load("database: data/segl.db\n")
+	if c.SQLitePath() != filepath.Join(dir, "data", "segl.db") {
+		t.Fatalf("SQLitePath %q", c.SQLitePath())
+	}
+	if _, err := c.PostgresURL(); err == nil || err.Error() != "database: is a SQLite file, not a PostgreSQL URL" {
+		t.Fatalf("PostgresURL of SQLite: %v", err)
+	}
+	if got := checkFiles(c); !slices.Equal(got, []string{"database: the directory of data/segl.db does not exist"}) {
+		t.Fatalf("CheckFiles, SQLite: %q", got)
 	}
 }

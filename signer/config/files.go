@@ -18,8 +18,10 @@ import (
 // short of the HSM: the TLS certificate and key (and that they belong
 // together), the client CA, the issuer's and the officers' certificates,
 // the PIN file (readable and not empty; never shown), the PKCS#11 module,
-// and the directories of the database and the checkpoint file. Its error
-// is Errors, everything found.
+// the directories of the SQLite database and the checkpoint file, and
+// the PostgreSQL password's file (readable and not empty) or variable
+// (set and not empty). It does not connect to PostgreSQL: Parse checked
+// the URL's form. Its error is Errors, everything found.
 func (c *Config) CheckFiles() error {
 	var e errs
 	file := func(path, p string) bool {
@@ -72,7 +74,12 @@ func (c *Config) CheckFiles() error {
 			e.add(fmt.Sprintf("plugins[%d]", i), "plugin %s: %v", p.Name, err)
 		}
 	}
-	for _, f := range []struct{ path, p string }{{"database", c.Database}, {"audit.checkpoint-file", c.Audit.CheckpointFile}} {
+	if _, _, err := c.databasePassword(); err != nil {
+		var es Errors
+		errors.As(err, &es)
+		e.list = append(e.list, es...)
+	}
+	for _, f := range []struct{ path, p string }{{"database", c.Database.Path}, {"audit.checkpoint-file", c.Audit.CheckpointFile}} {
 		if f.p == "" {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 var (
 	typeOfConfig   = reflect.TypeFor[Config]()
 	typeOfDuration = reflect.TypeFor[Duration]()
+	typeOfDatabase = reflect.TypeFor[Database]()
 )
 
 // checkNode holds a YAML node to the Go type it will decode into, and
@@ -32,6 +33,13 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, e *errs) {
 			e.add(path, "is %s, want a duration like 3m or 90s", kindName(n))
 		} else if _, err := time.ParseDuration(n.Value); err != nil {
 			e.add(path, "%q is not a duration like 3m or 90s", n.Value)
+		}
+	case t == typeOfDatabase && n.Kind != yaml.MappingNode:
+		// The string form: a SQLite file's path or a PostgreSQL URL.
+		if n.Kind != yaml.ScalarNode {
+			e.add(path, "is %s, want a SQLite file's path, a PostgreSQL URL or a mapping of keys (url:, password-file:)", kindName(n))
+		} else {
+			checkNode(n, reflect.TypeFor[string](), path, e)
 		}
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -203,6 +211,10 @@ func KeyPaths() []string {
 			}
 			at := join(path, name)
 			switch {
+			case f.Type == typeOfDatabase:
+				// A string, or a block of these keys.
+				out = append(out, at)
+				walk(f.Type, at)
 			case f.Type.Kind() == reflect.Struct:
 				walk(f.Type, at)
 			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:

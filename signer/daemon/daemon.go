@@ -37,6 +37,7 @@ import (
 	"github.com/segl/segl/signer/orders"
 	"github.com/segl/segl/signer/smsgate"
 	"github.com/segl/segl/signer/store"
+	"github.com/segl/segl/signer/store/postgres"
 	"github.com/segl/segl/signer/store/sqlite"
 	"github.com/segl/segl/tokens/otp"
 	"github.com/segl/segl/tokens/password"
@@ -57,12 +58,26 @@ type Options struct {
 	PluginPolicy host.Policy
 }
 
+// OpenStore opens the database cfg names: its SQLite file, or its
+// PostgreSQL database with the password from the file or variable the
+// config names (read now, so that a rotated one is picked up at start).
+func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if cfg.DatabaseKind() != config.DatabasePostgres {
+		return sqlite.Open(cfg.SQLitePath())
+	}
+	url, err := cfg.PostgresURL()
+	if err != nil {
+		return nil, err
+	}
+	return postgres.Open(ctx, url)
+}
+
 // Daemon is a running segld's state.
 type Daemon struct {
 	cfg  *config.Config
 	log  *slog.Logger
 	ks   *hsm.Keystore
-	db   *sqlite.DB
+	db   store.Store
 	api  *api.Server
 	tls  *tls.Config
 	seal *sealer
@@ -102,7 +117,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		SessionWait: time.Duration(cfg.HSM.SessionWait), UnwrapCache: unwrapCache(cfg.HSM.UnwrapCache)}); err != nil {
 		return nil, fmt.Errorf("hsm (module %s, token %q): %w", cfg.HSM.Module, cfg.HSM.Token, err)
 	}
-	if d.db, err = sqlite.Open(cfg.Path(cfg.Database)); err != nil {
+	if d.db, err = OpenStore(context.Background(), cfg); err != nil {
 		return nil, err
 	}
 	issuer, err := d.issuer()

@@ -2,7 +2,8 @@
 // `segld dev` (and `make run`) runs on: a SoftHSM token with the daemon's
 // keys, an issuer CA whose key is in that token, a private TLS CA with a
 // server certificate and two client certificates (a relying party and an
-// officer), a SQLite database, a segl.yaml, and an env file of the
+// officer), a SQLite database (or, with Options.Database, the URL of an
+// existing PostgreSQL database), a segl.yaml, and an env file of the
 // variables segl needs.
 //
 // It is for a laptop, not production: the TLS keys are plain files, and
@@ -31,6 +32,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/admin"
@@ -71,8 +74,8 @@ type Env struct {
 	RPCert     string
 	RPKey      string
 	IssuerCA   string
-	Database   string
-	Created    bool // false when everything was there already
+	Database   string // the SQLite file, or the PostgreSQL URL the config names
+	Created    bool   // false when everything was there already
 	Registered []string
 }
 
@@ -85,6 +88,10 @@ type Options struct {
 	// or "" for no SMS. Its SHA-256 is pinned in the config, and pinned
 	// again when a rebuild changed it.
 	Outbox string
+	// Database is an existing PostgreSQL database's URL, without a
+	// password, for the config made on first start; "" for the SQLite
+	// file segl.db beside it.
+	Database string
 }
 
 // Outbox is the file the development SMS adapter writes each SMS to.
@@ -99,7 +106,13 @@ func Setup(dir string, o Options) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
 	}
+	if err := checkDatabase(o.Database); err != nil {
+		return nil, err
+	}
 	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	if err := sameDatabase(filepath.Join(dir, ConfigFile), o.Database); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -110,6 +123,9 @@ func Setup(dir string, o Options) (*Env, error) {
 		TLSCA: filepath.Join(dir, "tls", "ca.pem"), Cert: filepath.Join(dir, "tls", "officer.pem"), Key: filepath.Join(dir, "tls", "officer.key"),
 		RPCert: filepath.Join(dir, "tls", "rp.pem"), RPKey: filepath.Join(dir, "tls", "rp.key"),
 		IssuerCA: filepath.Join(dir, IssuerCAFile), Database: filepath.Join(dir, "segl.db")}
+	if o.Database != "" {
+		e.Database = o.Database
+	}
 
 	if e.Token, err = token(filepath.Join(dir, "hsm"), e); err != nil {
 		return nil, err
@@ -120,7 +136,7 @@ func Setup(dir string, o Options) (*Env, error) {
 	if err := e.tlsFiles(host); err != nil {
 		return nil, err
 	}
-	if err := e.writeConfig(listen, opsListen, o.AppListen, o.Outbox); err != nil {
+	if err := e.writeConfig(listen, opsListen, o.AppListen, o.Outbox, o.Database); err != nil {
 		return nil, err
 	}
 	if err := e.repinOutbox(o.Outbox); err != nil {
@@ -357,9 +373,17 @@ func serial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func (e *Env) writeConfig(listen, opsListen, appListen, outbox string) error {
+func (e *Env) writeConfig(listen, opsListen, appListen, outbox, pgURL string) error {
 	if exists(e.Config) {
 		return nil
+	}
+	database := "segl.db   # SQLite, beside this file; or a PostgreSQL URL (docs/config.md)"
+	if pgURL != "" {
+		q, err := yaml.Marshal(pgURL)
+		if err != nil {
+			return err
+		}
+		database = strings.TrimSuffix(string(q), "\n") + "   # a password, if the server wants one: the block form with password-file (docs/config.md)"
 	}
 	ops := "# ops-listen: 127.0.0.1:8444   # plain HTTP /healthz, /readyz, /metrics"
 	if opsListen != "" {
@@ -409,7 +433,7 @@ sms:
 # HSM PIN is not here: it is in the file hsm.pin-file names.
 listen: %s
 %s
-database: segl.db
+database: %s
 hsm:
   module: %s
   token: %s
@@ -470,8 +494,48 @@ officers:
   - id: dev-officer
     name: Development officer
     certificate: tls/officer.pem
-`, listen, ops, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile, strings.TrimRight(plugins+documents, "\n"))
+`, listen, ops, database, e.Token.Module, Token, rel(e.Dir, e.Token.PINFile), IssuerCAFile, strings.TrimRight(plugins+documents, "\n"))
 	return writeNew(e.Config, []byte(cfg), 0o600)
+}
+
+// checkDatabase holds --database to what the config takes, before
+// anything is made: a PostgreSQL URL of the right form, without a
+// password.
+func checkDatabase(pgURL string) error {
+	if pgURL == "" {
+		return nil
+	}
+	err := config.CheckPostgresURL(pgURL)
+	if errors.Is(err, config.ErrPasswordInURL) {
+		return errors.New("--database: the URL holds a password, and the config never does: connect by a Unix socket " +
+			"(postgres:///DBNAME?host=/run/postgresql) with peer or trust authentication, or make the setup with a URL " +
+			"without the password and then give it by database.password-file in the config (docs/config.md)")
+	}
+	if err != nil {
+		return fmt.Errorf("--database: %w", err)
+	}
+	return nil
+}
+
+// sameDatabase refuses a --database that is not the database of the
+// setup's existing config: a setup is reused, never changed.
+func sameDatabase(configPath, pgURL string) error {
+	if pgURL == "" || !exists(configPath) {
+		return nil
+	}
+	c, err := config.Load(configPath)
+	if err != nil {
+		return nil // segld says what is wrong with it when it loads it
+	}
+	if c.DatabaseKind() == config.DatabasePostgres && c.Database.URL == pgURL {
+		return nil
+	}
+	have := c.Database.URL
+	if have == "" {
+		have = "the SQLite file " + c.Database.Path
+	}
+	return fmt.Errorf("--database: the setup in %s is on %s, and a setup is not changed: "+
+		"use another --dir for another database, or edit database in %s", filepath.Dir(configPath), have, configPath)
 }
 
 func fileSHA256(path string) (string, error) {
