@@ -36,6 +36,9 @@ vet: deps
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 18m ./...
+	@# The daemon's tests again, each daemon on a PostgreSQL database of a
+	@# throwaway cluster: every flow on the other store.
+	SEGL_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 10m ./signer/daemon/
 	@# One iteration of every benchmark, so they cannot rot between recordings.
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count=1 ./...
 

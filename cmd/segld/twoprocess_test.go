@@ -21,8 +21,9 @@ import (
 	"github.com/segl/segl/cmd/segld/devenv"
 	"github.com/segl/segl/hsm"
 	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/daemon"
 	"github.com/segl/segl/signer/store"
-	"github.com/segl/segl/signer/store/sqlite"
 )
 
 // TestMain doubles as segld itself when a test starts this binary with
@@ -285,7 +286,11 @@ func checkAudit(t *testing.T, e *devenv.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(e.Database)
+	cfg, err := config.Load(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := daemon.OpenStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

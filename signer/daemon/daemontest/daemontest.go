@@ -22,6 +22,7 @@ import (
 	"github.com/segl/segl/signer/config"
 	"github.com/segl/segl/signer/daemon"
 	"github.com/segl/segl/signer/factors"
+	"github.com/segl/segl/signer/store/postgres/pgtest"
 	"github.com/segl/segl/tokens/password"
 )
 
@@ -62,6 +63,50 @@ type Options struct {
 	Adapters []Adapter
 	// PluginPolicy shortens the plugin host's timings.
 	PluginPolicy host.Policy
+	// Database is a PostgreSQL URL to run on instead of a SQLite file;
+	// under Main with SEGL_TEST_STORE=postgres every daemon without one
+	// gets a new database of the package's cluster.
+	Database string
+}
+
+// StoreEnv names the store the tests of a package that runs Main use:
+// "postgres", or empty for SQLite.
+const StoreEnv = "SEGL_TEST_STORE"
+
+// cluster is the PostgreSQL cluster Main started, or "".
+var cluster string
+
+// Main runs a package's tests (call it from TestMain). With
+// SEGL_TEST_STORE=postgres it starts a throwaway PostgreSQL cluster for
+// them, and every daemon they start runs on a database of its own there:
+// the same tests, on the other store.
+func Main(m *testing.M) int {
+	switch os.Getenv(StoreEnv) {
+	case "", "sqlite":
+		return m.Run()
+	case "postgres":
+	default:
+		fmt.Fprintf(os.Stderr, "daemontest: %s=%q: postgres or sqlite\n", StoreEnv, os.Getenv(StoreEnv))
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "segl-pg-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	url, stop, err := pgtest.StartDir(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cluster = url
+	code := m.Run()
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	return code
 }
 
 // Adapter is a plugin a test builds and configures: an SMS adapter, or
@@ -171,7 +216,10 @@ func StartWith(t testing.TB, opt Options) *Daemon {
 			t.Fatalf("build the SMS outbox plugin: %v\n%s", err, out)
 		}
 	}
-	dev, err := devenv.Setup(t.TempDir(), devenv.Options{Listen: "127.0.0.1:0", Outbox: outbox})
+	if opt.Database == "" && cluster != "" {
+		opt.Database = pgtest.NewDatabase(t, cluster)
+	}
+	dev, err := devenv.Setup(t.TempDir(), devenv.Options{Listen: "127.0.0.1:0", Outbox: outbox, Database: opt.Database})
 	if err != nil {
 		t.Fatal(err)
 	}
