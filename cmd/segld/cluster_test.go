@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 
@@ -28,6 +30,7 @@ type cluster struct {
 	env   []string
 	addrs []string // https://host:port of each daemon
 	stops []func()
+	procs []*exec.Cmd
 	off   *http.Client
 }
 
@@ -49,18 +52,43 @@ func startCluster(t *testing.T, n int) *cluster {
 	t.Setenv("SOFTHSM2_CONF", c.e.Token.Conf) // as Setup set it, restored when the test ends
 	c.env = []string{"SOFTHSM2_CONF=" + c.e.Token.Conf}
 	c.off = mtlsClient(t, c.e.TLSCA, c.e.Cert, c.e.Key)
-	c.stops = append(c.stops, startSegld(t, c.env, "dev", "--dir", dir, "--listen", c.addrs[0], "--ops-listen", "", "--app-listen", "",
-		"--database", url))
+	c.start(0, "dev", "--dir", dir, "--listen", c.addrs[0], "--ops-listen", "", "--app-listen", "", "--database", url)
 	c.addrs[0] = "https://" + c.addrs[0]
 	waitHealthy(t, c.off, c.addrs[0]) // the first has registered the dev RP and officer before the others start
 	for i := 1; i < n; i++ {
-		c.stops = append(c.stops, startSegld(t, c.env, "--config", c.e.Config, "--listen", c.addrs[i]))
+		c.start(i, "--config", c.e.Config, "--listen", c.addrs[i])
 		c.addrs[i] = "https://" + c.addrs[i]
 	}
 	for _, a := range c.addrs[1:] {
 		waitHealthy(t, c.off, a)
 	}
 	return c
+}
+
+// start runs daemon i with args.
+func (c *cluster) start(i int, args ...string) {
+	cmd, stop := startSegldProcess(c.t, c.env, args...)
+	if i == len(c.procs) {
+		c.procs, c.stops = append(c.procs, cmd), append(c.stops, stop)
+	} else {
+		c.procs[i], c.stops[i] = cmd, stop
+	}
+}
+
+// kill9 kills daemon i as the kernel's OOM killer or a power cut would
+// (SIGKILL: no shutdown, no seal), and starts it again on its address.
+func (c *cluster) kill9(i int) {
+	c.procs[i].Process.Kill()
+	c.procs[i].Wait()
+	c.start(i, "--config", c.e.Config, "--listen", strings.TrimPrefix(c.addrs[i], "https://"))
+	waitHealthy(c.t, c.off, c.addrs[i])
+}
+
+// stopAll stops every daemon as SIGTERM does: each seals the chain.
+func (c *cluster) stopAll() {
+	for _, stop := range c.stops {
+		stop()
+	}
 }
 
 func js(v any) []byte { b, _ := json.Marshal(v); return b }
@@ -278,8 +306,6 @@ func TestThreeDaemonsOnePostgres(t *testing.T) {
 	}
 
 	// They stop one by one, each sealing the one chain.
-	for _, stop := range c.stops {
-		stop()
-	}
+	c.stopAll()
 	checkAudit(t, c.e)
 }
