@@ -119,6 +119,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "the HSM could not serve a request", "route", r.Pattern, "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(hsm.DefaultRecoveryInterval.Seconds()))))
 		writeError(w, http.StatusServiceUnavailable, codeMaintenance, "the HSM is not available at the moment; retry after a few seconds")
+	case errors.Is(err, store.ErrUnavailable):
+		// The database, not the request. Nothing was decided, or (a
+		// commit whose answer was lost) it was and a retry meets it: a
+		// spent value sent again counts nothing.
+		s.log.WarnContext(r.Context(), "the database could not serve a request", "route", r.Pattern, "err", err)
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, codeMaintenance, "the database is not available at the moment; retry after a few seconds")
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
 		writeError(w, http.StatusInternalServerError, codeInternal, "internal error; the server's log has the cause")

@@ -194,8 +194,9 @@ func (c *Config) SQLitePath() string {
 
 // PostgresURL is the PostgreSQL URL to connect with: database's URL, with
 // the password from database.password-file or database.password-env
-// put in it when one is named. The password is read at each call, so
-// that one rotated is taken at the next connection. Its error is Errors,
+// put in it when one is named. The password is read at each call; segld
+// calls it once, when it opens the store, so a rotated password is taken
+// at the next start. Its error is Errors,
 // naming the key: a file that cannot be read or is empty, a variable
 // that is not set or is empty, or a database that is SQLite.
 func (c *Config) PostgresURL() (string, error) {

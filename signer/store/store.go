@@ -23,6 +23,10 @@ var (
 	// ErrExists is returned when a row with the same key or unique value
 	// (an RP's certificate, a user's pending order) already exists.
 	ErrExists = errors.New("already exists")
+	// ErrUnavailable wraps an error of the database itself, not of the
+	// request: it cannot be reached, is shutting down or failing over,
+	// or is too busy. Nothing was committed; the request may be retried.
+	ErrUnavailable = errors.New("the database is unavailable")
 )
 
 // Store opens transactions.

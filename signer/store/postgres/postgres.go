@@ -54,9 +54,10 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// pgx's message may quote the URL, password included.
 		return nil, errors.New("postgres: the database URL does not parse: see docs/config.md for its form")
 	}
-	// A connection is checked before use after an idle minute: a pool
-	// behind a load balancer or a failed-over primary finds out then, not
-	// in a write.
+	// pgxpool pings a connection idle for more than a second before it
+	// lends it; every 15 s it also closes idle connections that are
+	// broken or too old, so that a pool behind a failed-over primary
+	// reconnects.
 	cfg.HealthCheckPeriod = 15 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -130,17 +131,20 @@ func (m migrator) Apply(ctx context.Context, version int, name, body string) err
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return fmt.Errorf("postgres: begin: %w", errorOf(err))
 	}
 	defer tx.Rollback(context.Background())
 	if _, err := tx.Exec(ctx, "SELECT id FROM audit_head WHERE id = 1 FOR UPDATE"); err != nil {
-		return fmt.Errorf("postgres: locking the audit head: %w", err)
+		return fmt.Errorf("postgres: locking the audit head: %w", errorOf(err))
 	}
 	if err := fn(sqlstore.NewTx(ctx, querier{tx})); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+		// A commit whose answer was lost may have committed: the caller
+		// answers 503, and the client's retry meets a spent value, which
+		// counts nothing.
+		return fmt.Errorf("postgres: commit: %w", errorOf(err))
 	}
 	return nil
 }
@@ -149,7 +153,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return fmt.Errorf("postgres: begin: %w", errorOf(err))
 	}
 	defer tx.Rollback(context.Background())
 	return fn(sqlstore.NewReader(ctx, querier{tx}))
@@ -191,7 +195,8 @@ type pgRow struct{ r pgx.Row }
 func (r pgRow) Scan(dest ...any) error { return errorOf(r.r.Scan(dest...)) }
 
 // errorOf says a missing row and a unique violation (SQLSTATE 23505) as
-// sqlstore does, keeping pgx's error in the chain.
+// sqlstore does, and the database's own trouble as store.ErrUnavailable,
+// keeping pgx's error in the chain.
 func errorOf(err error) error {
 	var pe *pgconn.PgError
 	switch {
@@ -201,8 +206,27 @@ func errorOf(err error) error {
 		return fmt.Errorf("%w: %w", sqlstore.ErrNoRows, err)
 	case errors.As(err, &pe) && pe.Code == "23505":
 		return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
+	case unavailable(err):
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unavailable reports an error of the server or the connection rather
+// than of the statement: SQLSTATE classes 08 (connection exception), 53
+// (insufficient resources), 57P (operator intervention: shutting down,
+// not yet accepting connections), 40001/40P01 (serialization failure,
+// deadlock), 25006 (a read-only transaction: a standby that was the
+// primary), and no connection at all.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := pe.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57P") ||
+			c == "40001" || c == "40P01" || c == "25006"
+	}
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, pgx.ErrTxClosed)
 }
 
 var rebound sync.Map // query → its PostgreSQL form

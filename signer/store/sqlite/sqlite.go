@@ -146,14 +146,14 @@ func (m migrator) Apply(ctx context.Context, version int, name, body string) err
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return fmt.Errorf("sqlite: begin: %w", errorOf(err))
 	}
 	if err := fn(sqlstore.NewTx(ctx, querier{tx})); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", errorOf(err))
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 func (db *DB) View(ctx context.Context, fn func(store.Reader) error) error {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return fmt.Errorf("sqlite: begin: %w", errorOf(err))
 	}
 	defer tx.Rollback()
 	return fn(sqlstore.NewReader(ctx, querier{tx}))
@@ -197,7 +197,8 @@ type row struct{ r *sql.Row }
 func (r row) Scan(dest ...any) error { return errorOf(r.r.Scan(dest...)) }
 
 // errorOf says a missing row and a broken UNIQUE or PRIMARY KEY as
-// sqlstore does, keeping SQLite's error in the chain.
+// sqlstore does, and the database's own trouble as store.ErrUnavailable,
+// keeping SQLite's error in the chain.
 func errorOf(err error) error {
 	var se sqlite3.Error
 	switch {
@@ -206,6 +207,11 @@ func errorOf(err error) error {
 	case errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
 		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey):
 		return fmt.Errorf("%w: %w", sqlstore.ErrUnique, err)
+	case errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked || se.Code == sqlite3.ErrIoErr ||
+		se.Code == sqlite3.ErrFull || se.Code == sqlite3.ErrCantOpen):
+		// Another process held the lock past the busy timeout, or the
+		// disk failed or filled: the database's trouble, not the request's.
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
 }
