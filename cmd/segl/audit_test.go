@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -223,6 +224,7 @@ func TestAuditForgeries(t *testing.T) {
 			}
 			tc.forge(f)
 			before := f.checkpoints()
+			end := len(f.rows())
 
 			d = d.Restart(t)
 			useDaemon(t, d)
@@ -235,6 +237,10 @@ func TestAuditForgeries(t *testing.T) {
 			}
 			if !strings.Contains(d.Logs.String(), `"level":"ERROR","msg":"audit log broken`) {
 				t.Fatalf("no ERROR in the log:\n%s", d.Logs.String())
+			}
+			// segld names where the log now ends, as verify does.
+			if says := fmt.Sprintf("the log ends at record %d, but", end); tc.want == "were removed" && !strings.Contains(d.Logs.String(), says) {
+				t.Fatalf("segld does not say %q:\n%s", says, d.Logs.String())
 			}
 			_, errOut, code := segl(t, "audit", "verify")
 			if code != 1 || !strings.Contains(errOut, tc.want) {

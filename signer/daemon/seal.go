@@ -202,8 +202,17 @@ func (s *sealer) walk(r store.Reader, anchor *audit.Checkpoint, now time.Time, f
 	}
 	if anchor != nil && next <= anchor.Seq {
 		end := next - 1
-		return nil, errBroken{&audit.Break{Seq: next, Reason: fmt.Sprintf("the log ends at record %d, but the HSM's last checkpoint seals record %d: records %d to %d were removed",
-			end, anchor.Seq, next, anchor.Seq)}}
+		if next == from {
+			// Not even the record before the anchor's is there: the
+			// walk saw nothing, so ask where the log ends.
+			head, _, err := r.AuditHead()
+			if err != nil {
+				return nil, err
+			}
+			end = head
+		}
+		return nil, errBroken{&audit.Break{Seq: end + 1, Reason: fmt.Sprintf("the log ends at record %d, but the HSM's last checkpoint seals record %d: records %d to %d were removed",
+			end, anchor.Seq, end+1, anchor.Seq)}}
 	}
 	if p.head > sealedAt && (final || now.Sub(firstUnsealed) >= s.interval) {
 		p.targets = append(p.targets, audit.Checkpoint{Seq: p.head, Hash: prev})
