@@ -15,8 +15,6 @@ import (
 	"testing"
 
 	"github.com/segl/segl/cmd/segld/devenv"
-	"github.com/segl/segl/signer/config"
-	"github.com/segl/segl/signer/daemon"
 	"github.com/segl/segl/signer/store"
 	"github.com/segl/segl/signer/store/postgres/pgtest"
 	"github.com/segl/segl/tokens/otp"
@@ -148,17 +146,10 @@ type answer struct {
 // failures is the user's failure count, as the store has it.
 func (c *cluster) failures(user string) int {
 	c.t.Helper()
-	cfg, err := config.Load(c.e.Config)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	db, err := daemon.OpenStore(context.Background(), cfg)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	db := openStore(c.t, c.e)
 	defer db.Close()
 	var n int
-	err = db.View(context.Background(), func(r store.Reader) error {
+	err := db.View(context.Background(), func(r store.Reader) error {
 		u, err := r.User(user)
 		if err == nil {
 			n = u.Failures

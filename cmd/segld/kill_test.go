@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/segl/segl/signer/audit"
-	"github.com/segl/segl/signer/config"
-	"github.com/segl/segl/signer/daemon"
 	"github.com/segl/segl/signer/store"
 )
 
@@ -231,16 +229,9 @@ func killUnderLoad(t *testing.T, c *cluster, workers, kills int) {
 		t.Fatal("no login completed under the kills: the load did not run")
 	}
 	// Every assertion a client received is in the audit log.
-	cfg, err := config.Load(c.e.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := daemon.OpenStore(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, c.e)
 	defer db.Close()
-	err = db.View(context.Background(), func(r store.Reader) error {
+	err := db.View(context.Background(), func(r store.Reader) error {
 		return r.AuditRecords(1, func(s audit.Stored) (bool, error) {
 			if s.Record.Event == audit.AssertionIssued {
 				delete(received, strings.TrimPrefix(s.Record.Subject, "order:"))

@@ -264,6 +264,21 @@ func TestOneOTPTwoDaemons(t *testing.T) {
 	checkAudit(t, e)
 }
 
+// openStore opens the database of the development setup's config, as
+// segld does: SQLite or PostgreSQL.
+func openStore(t *testing.T, e *devenv.Env) store.Store {
+	t.Helper()
+	cfg, err := config.Load(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := daemon.OpenStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // checkAudit verifies the development setup's audit log, as `segl audit
 // verify` does, against the HSM's last checkpoint, which must seal the
 // last record.
@@ -286,14 +301,7 @@ func checkAudit(t *testing.T, e *devenv.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(e.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := daemon.OpenStore(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, e)
 	defer db.Close()
 	var rep audit.Report
 	err = db.View(context.Background(), func(r store.Reader) error {

@@ -27,20 +27,7 @@ func (r reader) Device(id string) (*store.Device, error) {
 }
 
 func (r reader) Devices(user string) ([]*store.Device, error) {
-	rows, err := r.q.Query(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE CAST(? AS TEXT) = '' OR user_id = ? ORDER BY created, id`, user, user)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ds []*store.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, d)
-	}
-	return ds, rows.Err()
+	return all(scanDevice)(r.q.Query(r.ctx, `SELECT `+deviceCols+` FROM devices WHERE CAST(? AS TEXT) = '' OR user_id = ? ORDER BY created, id`, user, user))
 }
 
 func (t *txn) CreateDevice(d *store.Device) error {

@@ -27,20 +27,7 @@ func (r reader) OTPTokens(user string) ([]*store.OTPToken, error) {
 	if user != "" {
 		q, args = `SELECT `+otpCols+` FROM otp_tokens WHERE user_id = ? ORDER BY serial`, []any{user}
 	}
-	rows, err := r.q.Query(r.ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ts []*store.OTPToken
-	for rows.Next() {
-		t, err := scanOTP(rows)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
+	return all(scanOTP)(r.q.Query(r.ctx, q, args...))
 }
 
 func (t *txn) DeleteOTPToken(serial string) error {

@@ -31,20 +31,7 @@ func (r reader) User(id string) (*store.User, error) {
 }
 
 func (r reader) Users() ([]*store.User, error) {
-	rows, err := r.q.Query(r.ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var us []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		us = append(us, u)
-	}
-	return us, rows.Err()
+	return all(scanUser)(r.q.Query(r.ctx, `SELECT `+userCols+` FROM users ORDER BY id`))
 }
 
 func (t *txn) CreateUser(u *store.User) error {
@@ -211,21 +198,8 @@ func (r reader) OrderByAutoStartToken(token string) (*store.Order, error) {
 }
 
 func (r reader) PendingOrders(user string) ([]*store.Order, error) {
-	rows, err := r.q.Query(r.ctx, `SELECT `+orderCols+` FROM orders
-		WHERE user_id = ? AND state = 'pending' AND purpose = '' ORDER BY created, ref`, user)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var os []*store.Order
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, err
-		}
-		os = append(os, o)
-	}
-	return os, rows.Err()
+	return all(scanOrder)(r.q.Query(r.ctx, `SELECT `+orderCols+` FROM orders
+		WHERE user_id = ? AND state = 'pending' AND purpose = '' ORDER BY created, ref`, user))
 }
 
 func (r reader) OrderCounts() (map[store.OrderState]int, error) {
@@ -328,21 +302,8 @@ func (r reader) CountChallenges(order, user, factor string, since time.Time) (st
 }
 
 func (t *txn) ExpireOrders(now time.Time) ([]*store.Order, error) {
-	rows, err := t.q.Query(t.ctx, `UPDATE orders SET state = 'failed', hint = 'expiredTransaction', completed = ?
-		WHERE state = 'pending' AND expires <= ? RETURNING `+orderCols, nanos(now), nanos(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var os []*store.Order
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, err
-		}
-		os = append(os, o)
-	}
-	return os, rows.Err()
+	return all(scanOrder)(t.q.Query(t.ctx, `UPDATE orders SET state = 'failed', hint = 'expiredTransaction', completed = ?
+		WHERE state = 'pending' AND expires <= ? RETURNING `+orderCols, nanos(now), nanos(now)))
 }
 
 // Activations.

@@ -102,6 +102,25 @@ func (t *txn) insert(exists, query string, args ...any) error {
 
 func isNoRows(err error) bool { return errors.Is(err, ErrNoRows) }
 
+// all reads every row of a query with scan: all(scanUser)(q.Query(…)).
+func all[T any](scan func(interface{ Scan(...any) error }) (T, error)) func(Rows, error) ([]T, error) {
+	return func(rows Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []T
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
 // affected turns an Exec that changed no row into ErrNotFound.
 func affected(n int64, err error, what string) error {
 	if err != nil {
