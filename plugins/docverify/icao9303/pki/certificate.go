@@ -200,20 +200,8 @@ func parseCertificate(der []byte) (*Certificate, error) {
 			}
 		}
 	}
-	if tbs.PeekASN1Tag(cbasn1.Tag(3).Constructed().ContextSpecific()) {
-		var exts cryptobyte.String
-		if c.Version != 3 || !tbs.ReadASN1(&exts, cbasn1.Tag(3).Constructed().ContextSpecific()) {
-			return nil, malformed("extensions outside a v3 certificate")
-		}
-		if c.Extensions, err = readExtensions(&exts); err != nil {
-			return nil, err
-		}
-		if !exts.Empty() {
-			return nil, malformed("data after the extensions")
-		}
-	}
-	if !tbs.Empty() {
-		return nil, malformed("unknown data at the end of the TBS")
+	if c.Extensions, err = readTBSExtensions(&tbs, 3, c.Version == 3, "a v3 certificate"); err != nil {
+		return nil, err
 	}
 	for _, e := range c.Extensions {
 		if err := c.applyExtension(e); err != nil {
@@ -221,6 +209,32 @@ func parseCertificate(der []byte) (*Certificate, error) {
 		}
 	}
 	return c, nil
+}
+
+// readTBSExtensions reads the extensions at the end of a TBS, explicitly
+// tagged [tag] (3 in a certificate, 0 in a CRL), which only a version
+// allowed to have them (what, in errors) may hold, and checks that
+// nothing follows them.
+func readTBSExtensions(tbs *cryptobyte.String, tag uint8, allowed bool, what string) ([]Extension, error) {
+	var exts []Extension
+	t := cbasn1.Tag(tag).Constructed().ContextSpecific()
+	if tbs.PeekASN1Tag(t) {
+		var in cryptobyte.String
+		if !allowed || !tbs.ReadASN1(&in, t) {
+			return nil, malformed("extensions outside %s", what)
+		}
+		var err error
+		if exts, err = readExtensions(&in); err != nil {
+			return nil, err
+		}
+		if !in.Empty() {
+			return nil, malformed("data after the extensions")
+		}
+	}
+	if !tbs.Empty() {
+		return nil, malformed("unknown data at the end of the TBS")
+	}
+	return exts, nil
 }
 
 func readSignatureBits(s *cryptobyte.String) ([]byte, error) {

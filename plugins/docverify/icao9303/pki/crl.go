@@ -102,20 +102,8 @@ func parseCRL(der []byte) (*CRL, error) {
 			crl.revoked[e.SerialNumber.String()] = true
 		}
 	}
-	if tbs.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
-		var exts cryptobyte.String
-		if crl.Version != 2 || !tbs.ReadASN1(&exts, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-			return nil, malformed("extensions outside a v2 CRL")
-		}
-		if crl.Extensions, err = readExtensions(&exts); err != nil {
-			return nil, err
-		}
-		if !exts.Empty() {
-			return nil, malformed("data after the extensions")
-		}
-	}
-	if !tbs.Empty() {
-		return nil, malformed("unknown data at the end of the TBS")
+	if crl.Extensions, err = readTBSExtensions(&tbs, 0, crl.Version == 2, "a v2 CRL"); err != nil {
+		return nil, err
 	}
 	for _, e := range crl.Extensions {
 		v := cryptobyte.String(e.Value)
