@@ -249,6 +249,20 @@ func (e *env) complete(ctx context.Context, ref, user string) (*completion, erro
 
 // abandon cancels an order a failure left pending, so that the worker's
 // user can start the next one; its error does not matter.
+// withOrder starts an order and runs steps on it; an order whose steps
+// fail is abandoned, so that the user's next order can start.
+func (e *env) withOrder(ctx context.Context, kind string, body map[string]string, steps func(ref string) error) error {
+	ref, err := e.start(ctx, kind, body)
+	if err != nil {
+		return err
+	}
+	if err := steps(ref); err != nil {
+		e.abandon(ref)
+		return err
+	}
+	return nil
+}
+
 func (e *env) abandon(ref string) {
 	if ref == "" {
 		return
@@ -323,34 +337,27 @@ func setupAuthOTP(ctx context.Context, e *env, n int) ([]worker, error) {
 
 func (w *otpWorker) prepare(context.Context) error { return nil }
 
-func (w *otpWorker) order(ctx context.Context) (err error) {
-	ref, err := w.e.start(ctx, "auth", map[string]string{"userId": w.user, "endUserIp": endUserIP, "userVisibleData": b64("Log in to Segl Bank")})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			w.e.abandon(ref)
+func (w *otpWorker) order(ctx context.Context) error {
+	return w.e.withOrder(ctx, "auth", map[string]string{"userId": w.user, "endUserIp": endUserIP, "userVisibleData": b64("Log in to Segl Bank")}, func(ref string) error {
+		if err := w.e.factor(ctx, ref, "password", password, "pending"); err != nil {
+			return err
 		}
-	}()
-	if err := w.e.factor(ctx, ref, "password", password, "pending"); err != nil {
-		return err
-	}
-	code, err := otp.HOTP(w.seed, otp.SHA1, w.counter, 6)
-	if err != nil {
-		return err
-	}
-	// The code is spent once sent, whatever the answer: the next order
-	// uses the next counter (a skipped one is within the look-ahead).
-	w.counter++
-	if err := w.e.factor(ctx, ref, "otp", code, "complete"); err != nil {
-		return err
-	}
-	c, err := w.e.complete(ctx, ref, w.user)
-	if err != nil {
-		return err
-	}
-	return w.e.ver.assertion(c.Assertion, w.user, ref, time.Now())
+		code, err := otp.HOTP(w.seed, otp.SHA1, w.counter, 6)
+		if err != nil {
+			return err
+		}
+		// The code is spent once sent, whatever the answer: the next order
+		// uses the next counter (a skipped one is within the look-ahead).
+		w.counter++
+		if err := w.e.factor(ctx, ref, "otp", code, "complete"); err != nil {
+			return err
+		}
+		c, err := w.e.complete(ctx, ref, w.user)
+		if err != nil {
+			return err
+		}
+		return w.e.ver.assertion(c.Assertion, w.user, ref, time.Now())
+	})
 }
 
 // ---- sign-codecard ----
@@ -400,51 +407,45 @@ func (w *cardWorker) prepare(ctx context.Context) error {
 	return w.newUser(ctx)
 }
 
-func (w *cardWorker) order(ctx context.Context) (err error) {
+func (w *cardWorker) order(ctx context.Context) error {
 	doc := make([]byte, 32)
 	rand.Read(doc)
 	digest := sha256.Sum256(doc)
-	ref, err := w.e.start(ctx, "sign", map[string]string{"userId": w.user, "endUserIp": endUserIP,
-		"userVisibleData": b64("Sign the load harness's document"), "documentDigest": base64.StdEncoding.EncodeToString(digest[:])})
-	if err != nil {
-		return err
-	}
-	defer func() {
+	return w.e.withOrder(ctx, "sign", map[string]string{"userId": w.user, "endUserIp": endUserIP,
+		"userVisibleData": b64("Sign the load harness's document"), "documentDigest": base64.StdEncoding.EncodeToString(digest[:])}, func(ref string) error {
+		if err := w.e.factor(ctx, ref, "password", password, "pending"); err != nil {
+			return err
+		}
+		var ch struct {
+			CardSerial string `json:"cardSerial"`
+			KeyNumber  string `json:"keyNumber"`
+		}
+		w.challenges++
+		if err := w.e.rp.call(ctx, "POST", "/rp/v1/challenge", map[string]string{"orderRef": ref, "type": "codecard"}, &ch); err != nil {
+			return err
+		}
+		c, ok := w.cards[ch.CardSerial]
+		if !ok {
+			// The card ran low and segld issued the next one: print it.
+			var err error
+			if c, err = w.e.printCard(ctx, ch.CardSerial); err != nil {
+				return fmt.Errorf("the challenge names card %s, which this worker had not seen: %w", ch.CardSerial, err)
+			}
+			w.cards[c.serial] = c
+		}
+		code, ok := c.codes[ch.KeyNumber]
+		if !ok {
+			return fmt.Errorf("the challenge names key number %s, which card %s does not have", ch.KeyNumber, ch.CardSerial)
+		}
+		if err := w.e.factor(ctx, ref, "codecard", code, "complete"); err != nil {
+			return err
+		}
+		comp, err := w.e.complete(ctx, ref, w.user)
 		if err != nil {
-			w.e.abandon(ref)
+			return err
 		}
-	}()
-	if err := w.e.factor(ctx, ref, "password", password, "pending"); err != nil {
-		return err
-	}
-	var ch struct {
-		CardSerial string `json:"cardSerial"`
-		KeyNumber  string `json:"keyNumber"`
-	}
-	w.challenges++
-	if err := w.e.rp.call(ctx, "POST", "/rp/v1/challenge", map[string]string{"orderRef": ref, "type": "codecard"}, &ch); err != nil {
-		return err
-	}
-	c, ok := w.cards[ch.CardSerial]
-	if !ok {
-		// The card ran low and segld issued the next one: print it.
-		if c, err = w.e.printCard(ctx, ch.CardSerial); err != nil {
-			return fmt.Errorf("the challenge names card %s, which this worker had not seen: %w", ch.CardSerial, err)
-		}
-		w.cards[c.serial] = c
-	}
-	code, ok := c.codes[ch.KeyNumber]
-	if !ok {
-		return fmt.Errorf("the challenge names key number %s, which card %s does not have", ch.KeyNumber, ch.CardSerial)
-	}
-	if err := w.e.factor(ctx, ref, "codecard", code, "complete"); err != nil {
-		return err
-	}
-	comp, err := w.e.complete(ctx, ref, w.user)
-	if err != nil {
-		return err
-	}
-	return w.e.ver.signature(comp, digest[:])
+		return w.e.ver.signature(comp, digest[:])
+	})
 }
 
 // ---- app ----
@@ -490,32 +491,25 @@ func setupApp(ctx context.Context, e *env, n int) ([]worker, error) {
 
 func (w *appWorker) prepare(context.Context) error { return nil }
 
-func (w *appWorker) order(ctx context.Context) (err error) {
-	ref, err := w.e.start(ctx, "auth", map[string]string{"userId": w.user, "endUserIp": endUserIP, "userVisibleData": b64("Log in to Segl Bank")})
-	if err != nil {
-		return err
-	}
-	defer func() {
+func (w *appWorker) order(ctx context.Context) error {
+	return w.e.withOrder(ctx, "auth", map[string]string{"userId": w.user, "endUserIp": endUserIP, "userVisibleData": b64("Log in to Segl Bank")}, func(ref string) error {
+		item, err := w.e.app().Find(ctx, w.dev, ref)
 		if err != nil {
-			w.e.abandon(ref)
+			return fmt.Errorf("the app's pending list: %w", err)
 		}
-	}()
-	item, err := w.e.app().Find(ctx, w.dev, ref)
-	if err != nil {
-		return fmt.Errorf("the app's pending list: %w", err)
-	}
-	d, err := w.e.app().Decide(ctx, w.dev, item, app.DecisionApprove, app.VerifyPIN)
-	if err != nil {
-		return fmt.Errorf("approve: %w", err)
-	}
-	if !d.Accepted || d.Status != "complete" {
-		return fmt.Errorf("approve: accepted %v, status %s (hint %s), want accepted and complete", d.Accepted, d.Status, d.HintCode)
-	}
-	c, err := w.e.complete(ctx, ref, w.user)
-	if err != nil {
-		return err
-	}
-	return w.e.ver.assertion(c.Assertion, w.user, ref, time.Now())
+		d, err := w.e.app().Decide(ctx, w.dev, item, app.DecisionApprove, app.VerifyPIN)
+		if err != nil {
+			return fmt.Errorf("approve: %w", err)
+		}
+		if !d.Accepted || d.Status != "complete" {
+			return fmt.Errorf("approve: accepted %v, status %s (hint %s), want accepted and complete", d.Accepted, d.Status, d.HintCode)
+		}
+		c, err := w.e.complete(ctx, ref, w.user)
+		if err != nil {
+			return err
+		}
+		return w.e.ver.assertion(c.Assertion, w.user, ref, time.Now())
+	})
 }
 
 // ---- loop ----
@@ -537,29 +531,22 @@ func setupLoop(ctx context.Context, e *env, n int) ([]worker, error) {
 
 func (w *loopWorker) prepare(context.Context) error { return nil }
 
-func (w *loopWorker) order(ctx context.Context) (err error) {
-	ref, err := w.e.start(ctx, "auth", map[string]string{"userId": w.user, "endUserIp": endUserIP, "userVisibleData": b64("Log in to Segl Bank")})
-	if err != nil {
-		return err
-	}
-	defer func() {
+func (w *loopWorker) order(ctx context.Context) error {
+	return w.e.withOrder(ctx, "auth", map[string]string{"userId": w.user, "endUserIp": endUserIP, "userVisibleData": b64("Log in to Segl Bank")}, func(ref string) error {
+		c, err := w.e.collect(ctx, ref)
 		if err != nil {
-			w.e.abandon(ref)
+			return err
 		}
-	}()
-	c, err := w.e.collect(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if c.Status != "pending" || c.HintCode != "outstandingTransaction" {
-		return fmt.Errorf("collect: status %s hint %s, want pending outstandingTransaction", c.Status, c.HintCode)
-	}
-	var out map[string]any
-	if err := w.e.rp.call(ctx, "POST", "/rp/v1/cancel", map[string]string{"orderRef": ref}, &out); err != nil {
-		return err
-	}
-	if len(out) != 0 {
-		return fmt.Errorf("cancel answered %v, want {}", out)
-	}
-	return nil
+		if c.Status != "pending" || c.HintCode != "outstandingTransaction" {
+			return fmt.Errorf("collect: status %s hint %s, want pending outstandingTransaction", c.Status, c.HintCode)
+		}
+		var out map[string]any
+		if err := w.e.rp.call(ctx, "POST", "/rp/v1/cancel", map[string]string{"orderRef": ref}, &out); err != nil {
+			return err
+		}
+		if len(out) != 0 {
+			return fmt.Errorf("cancel answered %v, want {}", out)
+		}
+		return nil
+	})
 }
