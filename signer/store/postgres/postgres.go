@@ -127,16 +127,19 @@ func (m migrator) Apply(ctx context.Context, version int, name, body string) err
 	})
 }
 
+// beginUpdate begins a write transaction and locks the audit chain's head
+// in one round trip (pgx sends a query without arguments in the simple
+// protocol, which takes several statements): behind a network the begin
+// and the lock are each a round trip that every write would wait for.
+const beginUpdate = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT id FROM audit_head WHERE id = 1 FOR UPDATE"
+
 // Update runs fn in a transaction that first locks the audit chain's head.
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginUpdate})
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", errorOf(err))
+		return fmt.Errorf("postgres: begin and lock the audit head: %w", errorOf(err))
 	}
 	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, "SELECT id FROM audit_head WHERE id = 1 FOR UPDATE"); err != nil {
-		return fmt.Errorf("postgres: locking the audit head: %w", errorOf(err))
-	}
 	if err := fn(sqlstore.NewTx(ctx, querier{tx})); err != nil {
 		return err
 	}

@@ -33,7 +33,27 @@ func (t *txn) Audit(r audit.Record) (audit.Stored, error) {
 	if err != nil {
 		return audit.Stored{}, fmt.Errorf("audit record %d: %w", r.Seq, err)
 	}
+	t.head = &chainHead{r.Seq, h}
 	return audit.Stored{Record: r, Hash: h}, nil
+}
+
+type chainHead struct {
+	seq  uint64
+	hash audit.Hash
+}
+
+// AuditHead in a write transaction reads the head once and then follows
+// the transaction's own appends.
+func (t *txn) AuditHead() (uint64, audit.Hash, error) {
+	if t.head != nil {
+		return t.head.seq, t.head.hash, nil
+	}
+	seq, h, err := t.reader.AuditHead()
+	if err != nil {
+		return 0, audit.Hash{}, err
+	}
+	t.head = &chainHead{seq, h}
+	return seq, h, nil
 }
 
 func (r reader) AuditHead() (uint64, audit.Hash, error) {

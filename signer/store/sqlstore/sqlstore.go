@@ -66,7 +66,7 @@ func NewReader(ctx context.Context, q Querier) store.Reader { return reader{q: q
 // SQLite's IMMEDIATE transaction, PostgreSQL's lock on the head row), so
 // that Audit appends to the head it read and every read-then-write in it
 // sees the latest committed state.
-func NewTx(ctx context.Context, q Querier) store.Tx { return &txn{reader{q: q, ctx: ctx}} }
+func NewTx(ctx context.Context, q Querier) store.Tx { return &txn{reader: reader{q: q, ctx: ctx}} }
 
 type reader struct {
 	q   Querier
@@ -75,6 +75,10 @@ type reader struct {
 
 type txn struct {
 	reader
+	// head is the chain's head once this transaction has read or moved
+	// it: no other writer can move it while the transaction lives, so a
+	// transaction that appends several records reads it once.
+	head *chainHead
 }
 
 var _ store.Tx = (*txn)(nil)
