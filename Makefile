@@ -54,11 +54,14 @@ drill: deps
 	$(GO) test -race -count=1 -tags drill -run Drill -timeout 30m ./...
 
 # The document verifier against real public passports and master lists,
-# which are kept outside the repository (never copied in):
-# SEGL_ICAO_TESTDATA names their directory (see its PROVENANCE.md).
+# and the PIV attestation verifier against real YubiKeys' attestations,
+# all kept outside the repository (never copied in): SEGL_ICAO_TESTDATA
+# and SEGL_PIV_TESTDATA name their directories (see their PROVENANCE.md).
 SEGL_ICAO_TESTDATA ?= $(abspath ../shared/testdata/icao)
+SEGL_PIV_TESTDATA ?= $(abspath ../shared/testdata/piv)
 realdata: deps
 	SEGL_ICAO_TESTDATA=$(SEGL_ICAO_TESTDATA) $(GO) test -count=1 -tags realdata ./plugins/docverify/...
+	SEGL_PIV_TESTDATA=$(SEGL_PIV_TESTDATA) $(GO) test -count=1 -tags realdata ./tokens/piv/...
 
 # Benchmarks: figures to record in bench/RESULTS.md.
 bench: deps

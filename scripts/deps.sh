@@ -15,6 +15,9 @@ packages=(
 	python3-yubiotp          # an independent Yubico OTP implementation for the vectors
 	protobuf-compiler        # protoc, for the plugins' gRPC contracts (make generate, and the test that they are current)
 	kannel kannel-extras     # a real SMS gateway (bearerbox, smsbox) and its fake SMSC, for the Kannel adapter's tests
+	pcscd vsmartcard-vpcd    # PC/SC and its virtual reader driver, through which the tests' virtual YubiKey is a card to piv-go
+	libpcsclite-dev          # the PC/SC library piv-go (YubiKey PIV) links with cgo
+	yubico-piv-tool          # an independent PIV client, reading the virtual YubiKey in tests
 	postgresql               # initdb, pg_ctl, postgres and psql (through postgresql-NN and postgresql-client-NN), for the throwaway clusters of scripts/postgres.sh
 )
 

@@ -65,6 +65,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			vectorsCommand(),
 			codecardsCommand(),
 			tokensCommand(),
+			pivCommand(),
 			smsCommand(),
 			pluginsCommand(),
 			devicesCommand(),
