@@ -70,6 +70,12 @@ type Reader interface {
 	// Devices lists a user's devices, revoked ones too (every user's when
 	// user is empty), oldest first.
 	Devices(user string) ([]*Device, error)
+	// PIVCard is the card with this serial enrolled now (or, when none
+	// is, the last one revoked); ErrNotFound when it never was.
+	PIVCard(serial uint32) (*PIVCard, error)
+	// PIVCards lists a user's cards, revoked ones too (every user's when
+	// user is empty), oldest first.
+	PIVCards(user string) ([]*PIVCard, error)
 	// CodeCards lists a user's cards (all users' when user is empty).
 	CodeCards(user string) ([]*CodeCard, error)
 
@@ -169,6 +175,12 @@ type Tx interface {
 	// RevokeDevice revokes a device, once: false when it was revoked
 	// already.
 	RevokeDevice(id, by string, at time.Time) (bool, error)
+	// CreatePIVCard enrols a card; ErrExists when its serial is enrolled
+	// and not revoked.
+	CreatePIVCard(c *PIVCard) error
+	// RevokePIVCard revokes the enrolled card with this serial, once:
+	// false when none is enrolled.
+	RevokePIVCard(serial uint32, by string, at time.Time) (bool, error)
 	// SpendNonce records a signed request's nonce for its device, once:
 	// false when the device sent it before. It forgets nonces seen before
 	// forget, and notes the device's last use.
@@ -362,6 +374,31 @@ type Device struct {
 
 // Active reports whether the device may be used.
 func (d *Device) Active() bool { return d.Revoked.IsZero() }
+
+// PIVCard is a YubiKey enrolled to a user: the key in one of its slots,
+// made on the card, the issuer's certificate for it, and the card's
+// attestation that proves where the key was made and with which policies.
+type PIVCard struct {
+	ID          string
+	Serial      uint32
+	User        string
+	Slot        string // 9a, 9c, …
+	PublicKey   []byte // DER SubjectPublicKeyInfo
+	Certificate []byte // DER
+	AttestSlot  []byte // DER, the slot's attestation certificate
+	AttestCard  []byte // DER, the card's (f9)
+	Firmware    string
+	PINPolicy   string // never, once, always, …
+	TouchPolicy string
+	FormFactor  string
+	Created     time.Time
+	CreatedBy   string
+	Revoked     time.Time // zero while enrolled
+	RevokedBy   string
+}
+
+// Active reports whether the card may be used.
+func (c *PIVCard) Active() bool { return c.Revoked.IsZero() }
 
 // Activation is the single-use permission to sign one digest with one
 // user's key (EN 419 241 signature activation).

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ExistsGoesOn", func(t *testing.T) { testExistsGoesOn(t, open(t)) })
 	t.Run("OneChainManyWriters", func(t *testing.T) { testOneChain(t, open(t)) })
 	t.Run("NoLostUpdate", func(t *testing.T) { testNoLostUpdate(t, open(t)) })
+	t.Run("PIVCards", func(t *testing.T) { testPIVCards(t, open(t)) })
 }
 
 var ctx = context.Background()
@@ -594,6 +595,68 @@ func testNoLostUpdate(t *testing.T, s store.Store) {
 		u, err := r.User("karen")
 		if err != nil || u.Failures != Racers {
 			t.Fatalf("%d failures counted by %d writers (%v)", u.Failures, Racers, err)
+		}
+		return nil
+	})
+}
+
+// testPIVCards: a card is enrolled once at a time, however many officers
+// enrol it at once; revoked, it may be enrolled again, and the store
+// keeps both.
+func testPIVCards(t *testing.T, s store.Store) {
+	card := func(id string, at time.Time) *store.PIVCard {
+		return &store.PIVCard{ID: id, Serial: 4000000001, User: "karen", Slot: "9a", PublicKey: []byte{1}, Certificate: []byte{2},
+			AttestSlot: []byte{3}, AttestCard: []byte{4}, Firmware: "5.7.1", PINPolicy: "once", TouchPolicy: "never",
+			FormFactor: "USB-C Keychain", Created: at, CreatedBy: "officer:ann"}
+	}
+	update(t, s, func(tx store.Tx) error { return tx.CreateUser(user("karen")) })
+	if n := race(t, s, func(tx store.Tx, i int) (bool, error) {
+		err := tx.CreatePIVCard(card(fmt.Sprint("c", i), now))
+		if errors.Is(err, store.ErrExists) {
+			return false, nil
+		}
+		return err == nil, err
+	}); n != 1 {
+		t.Fatalf("%d enrolments of one card, want 1", n)
+	}
+	var first *store.PIVCard
+	view(t, s, func(r store.Reader) (err error) {
+		first, err = r.PIVCard(4000000001)
+		return err
+	})
+	want := card(first.ID, now)
+	same(t, "the enrolled card", first, want)
+	update(t, s, func(tx store.Tx) error {
+		if ok, err := tx.RevokePIVCard(4000000001, "officer:bo", now.Add(time.Minute)); !ok || err != nil {
+			return fmt.Errorf("revoke: %v %v", ok, err)
+		}
+		if ok, err := tx.RevokePIVCard(4000000001, "officer:bo", now.Add(2*time.Minute)); ok || err != nil {
+			return fmt.Errorf("revoke again: %v %v", ok, err)
+		}
+		return nil
+	})
+	view(t, s, func(r store.Reader) error {
+		c, err := r.PIVCard(4000000001)
+		if err != nil || c.Active() || c.RevokedBy != "officer:bo" || !c.Revoked.Equal(now.Add(time.Minute)) {
+			return fmt.Errorf("the revoked card: %+v %v", c, err)
+		}
+		if _, err := r.PIVCard(7); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("a card never enrolled: %v", err)
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error { return tx.CreatePIVCard(card("again", now.Add(time.Hour))) })
+	view(t, s, func(r store.Reader) error {
+		c, err := r.PIVCard(4000000001)
+		if err != nil || c.ID != "again" || !c.Active() {
+			return fmt.Errorf("the card enrolled again: %+v %v", c, err)
+		}
+		cs, err := r.PIVCards("karen")
+		if err != nil || len(cs) != 2 || cs[0].ID != first.ID || cs[1].ID != "again" {
+			return fmt.Errorf("karen's cards: %v %v", cs, err)
+		}
+		if cs, err := r.PIVCards("nobody"); err != nil || len(cs) != 0 {
+			return fmt.Errorf("nobody's cards: %v %v", cs, err)
 		}
 		return nil
 	})

@@ -1,0 +1,23 @@
+-- YubiKey PIV cards (issue 15): a card enrolled to a user, its key made on
+-- the card and proven so by the card's attestation, which is kept.
+CREATE TABLE piv_cards (
+	id           TEXT PRIMARY KEY,
+	serial       INTEGER NOT NULL,      -- the card's serial, from its attestation
+	user_id      TEXT NOT NULL REFERENCES users (id),
+	slot         TEXT NOT NULL,      -- '9a', '9c', …
+	public_key   BLOB NOT NULL,      -- DER SubjectPublicKeyInfo
+	certificate  BLOB NOT NULL,      -- DER, the issuer's, written to the slot
+	attest_slot  BLOB NOT NULL,      -- DER, the slot's attestation certificate
+	attest_card  BLOB NOT NULL,      -- DER, the card's attestation certificate (f9)
+	firmware     TEXT NOT NULL,
+	pin_policy   TEXT NOT NULL,
+	touch_policy TEXT NOT NULL,
+	form_factor  TEXT NOT NULL,
+	created      INTEGER NOT NULL,
+	created_by   TEXT NOT NULL,
+	revoked      INTEGER NOT NULL DEFAULT 0,
+	revoked_by   TEXT NOT NULL DEFAULT ''
+);
+-- A card is enrolled once at a time; a revoked card may be enrolled again.
+CREATE UNIQUE INDEX piv_cards_live ON piv_cards (serial) WHERE revoked = 0;
+CREATE INDEX piv_cards_user ON piv_cards (user_id);
