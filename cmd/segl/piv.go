@@ -4,10 +4,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net/url"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/segl/segl/signer/admin"
 	"github.com/segl/segl/tokens/piv"
 )
 
@@ -16,8 +18,58 @@ import (
 func pivCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "piv",
-		Usage: "YubiKey PIV cards: check their attestations",
+		Usage: "YubiKey PIV cards: enrol a user's card, list and revoke cards, check attestations",
 		Subcommands: []*cli.Command{
+			{
+				Name: "enrol",
+				Usage: "make a key on the user's YubiKey (in front of you, through PC/SC), prove it with the card's attestation, " +
+					"have segld enrol it and certify the key, and write the certificate to the slot; " +
+					"a card with the factory's management key gets a random one, stored on the card under the PIN",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "user", Usage: "the user's id", Required: true},
+					&cli.StringFlag{Name: "slot", Value: "9a", Usage: "the slot: 9a (authentication) or 9c (signature)"},
+					&cli.StringFlag{Name: "reader", Usage: "the reader's PC/SC name (default: the one reader with a card)"},
+					&cli.StringFlag{Name: "algorithm", Value: "p256", Usage: "p256 or p384"},
+					&cli.StringFlag{Name: "pin-policy", Value: "once", Usage: "once or always: when the card asks for its PIN"},
+					&cli.StringFlag{Name: "touch-policy", Value: "never", Usage: "never, always or cached: when the card asks for a touch"},
+					&cli.StringFlag{Name: "pin-file", Usage: "a file holding the card's PIN (one trailing newline is ignored)", Required: true,
+						EnvVars: []string{"SEGL_PIV_PIN_FILE"}},
+					&cli.StringFlag{Name: "attestation-roots", Usage: "a PEM file of roots to trust besides Yubico's, for the check here before segld's"},
+				},
+				Action: enrolPIV,
+			},
+			{
+				Name:  "list",
+				Usage: "list enrolled cards, revoked ones too",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "user", Usage: "one user's cards"}},
+				Action: func(c *cli.Context) error {
+					var out struct{ Cards []admin.PIVView }
+					path := "/admin/v1/piv"
+					if u := c.String("user"); u != "" {
+						path += "?userId=" + url.QueryEscape(u)
+					}
+					if err := call(c, "GET", path, nil, &out); err != nil {
+						return err
+					}
+					for _, v := range out.Cards {
+						printPIV(c, &v)
+					}
+					return nil
+				},
+			},
+			{
+				Name:  "revoke",
+				Usage: "revoke an enrolled card: it completes no order from then on",
+				Flags: []cli.Flag{&cli.UintFlag{Name: "serial", Usage: "the card's serial", Required: true}},
+				Action: func(c *cli.Context) error {
+					var v admin.PIVView
+					if err := call(c, "POST", fmt.Sprintf("/admin/v1/piv/%d/revoke", c.Uint("serial")), nil, &v); err != nil {
+						return err
+					}
+					printPIV(c, &v)
+					return nil
+				},
+			},
 			{
 				Name: "verify-attestation",
 				Usage: "check a key's attestation from a YubiKey, with no card present: " +
@@ -36,13 +88,9 @@ func pivCommand() *cli.Command {
 func verifyAttestation(c *cli.Context) error {
 	var v piv.Verifier
 	if f := c.String("roots"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		v.Extra = x509.NewCertPool()
-		if !v.Extra.AppendCertsFromPEM(b) {
-			return fmt.Errorf("--roots: %s holds no PEM certificate", f)
+		var err error
+		if v.Extra, err = readRoots(f); err != nil {
+			return fmt.Errorf("--roots: %w", err)
 		}
 	}
 	f9, err := readDER(c.String("attestation"))
@@ -60,6 +108,87 @@ func verifyAttestation(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "valid: %s\n", a)
 	return nil
+}
+
+func printPIV(c *cli.Context, v *admin.PIVView) {
+	state := "enrolled"
+	if v.Revoked != "" {
+		state = "revoked " + v.Revoked + " by " + v.RevokedBy
+	}
+	fmt.Fprintf(c.App.Writer, "card %d\tuser %s\tslot %s\tfirmware %s\tpin-policy %s\ttouch-policy %s\t%s\t%s\n",
+		v.Serial, v.UserID, v.Slot, v.Firmware, v.PINPolicy, v.TouchPolicy, v.FormFactor, state)
+}
+
+func enrolPIV(c *cli.Context) error {
+	pin, err := readSecretFile(c.String("pin-file"))
+	if err != nil {
+		return fmt.Errorf("--pin-file: %w", err)
+	}
+	slot := c.String("slot")
+	if _, err := piv.Slot(slot); err != nil {
+		return fmt.Errorf("--slot: %w", err)
+	}
+	var v piv.Verifier
+	if f := c.String("attestation-roots"); f != "" {
+		if v.Extra, err = readRoots(f); err != nil {
+			return fmt.Errorf("--attestation-roots: %w", err)
+		}
+	}
+	card, err := piv.Open(c.String("reader"))
+	if err != nil {
+		return err
+	}
+	defer card.Close()
+	mgm, err := card.ManagementKey(pin)
+	if err != nil {
+		return err
+	}
+	defer clear(mgm)
+	pub, err := card.Generate(mgm, slot, piv.KeySpec{Algorithm: c.String("algorithm"), PINPolicy: c.String("pin-policy"), TouchPolicy: c.String("touch-policy")})
+	if err != nil {
+		return err
+	}
+	f9, slotCert, err := card.Attestation(slot)
+	if err != nil {
+		return err
+	}
+	// The same checks segld makes, here first, so that a card that
+	// cannot be enrolled is named before anything is sent.
+	a, err := v.Verify(f9, slotCert)
+	if err == nil {
+		err = a.Binds(pub)
+	}
+	if err != nil {
+		return fmt.Errorf("card %d: %w", card.Serial, err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	var view admin.PIVView
+	err = call(c, "POST", "/admin/v1/piv", admin.PIVEnrolment{UserID: c.String("user"), Slot: slot, PublicKey: spki,
+		Attestation: f9, SlotAttestation: slotCert}, &view)
+	if err != nil {
+		return fmt.Errorf("card %d: %w", card.Serial, err)
+	}
+	if err := card.WriteCertificate(mgm, slot, view.Certificate); err != nil {
+		return fmt.Errorf("card %d is enrolled, but %w: run segl piv enrol again, or revoke it", card.Serial, err)
+	}
+	fmt.Fprintf(c.App.Writer, "enrolled card %d (firmware %s, %s) slot %s for user %s: pin-policy %s, touch-policy %s; the certificate is on the card\n",
+		view.Serial, view.Firmware, view.FormFactor, view.Slot, view.UserID, view.PINPolicy, view.TouchPolicy)
+	return nil
+}
+
+func readRoots(f string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, err
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", f)
+	}
+	return p, nil
 }
 
 // readDER reads a certificate file, DER or one PEM certificate.

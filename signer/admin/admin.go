@@ -29,6 +29,7 @@ import (
 	"github.com/segl/segl/tokens/codecard"
 	"github.com/segl/segl/tokens/otp"
 	"github.com/segl/segl/tokens/password"
+	"github.com/segl/segl/tokens/piv"
 )
 
 // ErrInvalid marks a request that is wrong as sent.
@@ -62,6 +63,9 @@ type Service struct {
 	// certificates (tls.client-ca): an RP's certificate must chain to one,
 	// or it could never connect.
 	ClientCAs []*x509.Certificate
+	// PIV checks YubiKey attestations, and PIVPolicy what they must show.
+	PIV       piv.Verifier
+	PIVPolicy piv.Policy
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now() }

@@ -231,6 +231,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/tokens/{serial}", off(s.changeToken))
 	m.HandleFunc("GET /admin/v1/devices", off(s.listDevices))
 	m.HandleFunc("POST /admin/v1/devices/{id}/revoke", off(s.revokeDevice))
+	m.HandleFunc("POST /admin/v1/piv", off(s.enrolPIV))
+	m.HandleFunc("GET /admin/v1/piv", off(s.listPIV))
+	m.HandleFunc("POST /admin/v1/piv/{serial}/revoke", off(s.revokePIV))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

@@ -51,4 +51,6 @@ const (
 	AdminCodeCardIssued    = "admin.codecard.issued"
 	AdminCodeCardPrinted   = "admin.codecard.printed"
 	AdminCodeCardRevoked   = "admin.codecard.revoked"
+	AdminPIVEnrolled       = "admin.piv.enrolled"
+	AdminPIVRevoked        = "admin.piv.revoked"
 )

@@ -25,6 +25,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -496,6 +497,43 @@ type Issuer struct {
 // default S/MIME signing purpose accepts it. The validity must lie inside
 // the issuer's.
 func (i *Issuer) UserCert(pub crypto.PublicKey, userID, name string, notBefore, notAfter time.Time) (*x509.Certificate, error) {
+	tmpl, err := i.userTemplate(pub, userID, name, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	tmpl.KeyUsage = userKeyUsage
+	return issue(tmpl, i.Cert, pub, i.Key)
+}
+
+// CardCert certifies the key of a user's smart card (a YubiKey's PIV
+// slot), which authenticates: the subject is the user's, as UserCert
+// makes it, the key usage digital signature alone, and the serial number
+// is the card's serial followed by 64 random bits, so that the card can
+// be read off the certificate and a card enrolled again gets a new
+// serial.
+func (i *Issuer) CardCert(pub crypto.PublicKey, userID, name string, cardSerial uint32, notBefore, notAfter time.Time) (*x509.Certificate, error) {
+	tmpl, err := i.userTemplate(pub, userID, name, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	r := make([]byte, 8)
+	if _, err := rand.Read(r); err != nil {
+		return nil, err
+	}
+	tmpl.SerialNumber = new(big.Int).SetBytes(append(binary.BigEndian.AppendUint32(nil, cardSerial), r...))
+	if tmpl.SerialNumber.Sign() == 0 {
+		return nil, fmt.Errorf("%w: card serial 0", ErrInvalid)
+	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	return issue(tmpl, i.Cert, pub, i.Key)
+}
+
+// CardSerial is the card serial a CardCert carries in its serial number.
+func CardSerial(c *x509.Certificate) uint32 {
+	return uint32(new(big.Int).Rsh(c.SerialNumber, 64).Uint64())
+}
+
+func (i *Issuer) userTemplate(pub crypto.PublicKey, userID, name string, notBefore, notAfter time.Time) (*x509.Certificate, error) {
 	switch {
 	case i == nil || i.Cert == nil:
 		return nil, fmt.Errorf("%w: the issuer has no certificate", ErrInvalid)
@@ -512,6 +550,6 @@ func (i *Issuer) UserCert(pub crypto.PublicKey, userID, name string, notBefore, 
 	if err != nil {
 		return nil, err
 	}
-	tmpl.KeyUsage, tmpl.AuthorityKeyId = userKeyUsage, i.Cert.SubjectKeyId
-	return issue(tmpl, i.Cert, pub, i.Key)
+	tmpl.AuthorityKeyId = i.Cert.SubjectKeyId
+	return tmpl, nil
 }

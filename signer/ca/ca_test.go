@@ -383,3 +383,41 @@ func TestLint(t *testing.T) {
 		t.Fatalf("intermediate outliving the root: %v", err)
 	}
 }
+
+func TestCardCert(t *testing.T) {
+	_, ks := softhsmtest.Open(t)
+	rootKey := generate(t, ks, "root", hsm.ECDSAP256)
+	cardKey := generate(t, ks, "card", hsm.ECDSAP256)
+	rootCert, err := ca.NewRoot(rootKey, root, t0, t0.AddDate(20, 0, 0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := &ca.Issuer{Cert: rootCert, Key: rootKey}
+	a, err := iss.CardCert(cardKey.Public(), "u-4711", "Karen Blixen", 29173673, t0, t0.AddDate(2, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := iss.CardCert(cardKey.Public(), "u-4711", "Karen Blixen", 29173673, t0, t0.AddDate(2, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.CardSerial(a) != 29173673 || ca.CardSerial(b) != 29173673 || a.SerialNumber.Cmp(b.SerialNumber) == 0 {
+		t.Fatalf("serials %x %x", a.SerialNumber, b.SerialNumber)
+	}
+	if a.KeyUsage != x509.KeyUsageDigitalSignature || a.Subject.CommonName != "Karen Blixen" || !samePub(a.PublicKey, cardKey.Public()) {
+		t.Fatalf("certificate %+v", a)
+	}
+	if err := a.CheckSignatureFrom(rootCert); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.CardCert(cardKey.Public(), "u-4711", "Karen Blixen", 0, t0, t0.AddDate(2, 0, 0)); err != nil {
+		// Serial 0 still has 64 random bits after it: only an all-zero
+		// draw would be refused.
+		t.Fatalf("card serial 0: %v", err)
+	}
+}
+
+func samePub(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
+}

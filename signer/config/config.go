@@ -63,6 +63,8 @@ type Config struct {
 	SMS     SMS      `yaml:"sms"`
 	// Documents is the passport check's verifier.
 	Documents Documents `yaml:"documents"`
+	// PIV is how YubiKey PIV cards are enrolled.
+	PIV PIV `yaml:"piv"`
 	// Officers are the officers, by certificate: the config is the truth,
 	// and one taken out of it is removed at the next start.
 	Officers []Officer `yaml:"officers"`
@@ -183,6 +185,20 @@ type Plugin struct {
 type Documents struct {
 	Verifier string   `yaml:"verifier"` // the plugin (contract docverify), or "" for no passport factor
 	Timeout  Duration `yaml:"timeout"`  // of each check
+}
+
+var firmwareVersion = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$`)
+
+// PIV is what an enrolled YubiKey PIV card must prove.
+type PIV struct {
+	// AttestationRoots is a PEM file of roots trusted for cards'
+	// attestations besides Yubico's (a test PKI, or another vendor's).
+	AttestationRoots string `yaml:"attestation-roots"`
+	// MinECDSAFirmware: ECDSA keys on older cards are refused (EUCLEAK).
+	MinECDSAFirmware string `yaml:"min-ecdsa-firmware"`
+	// AllowPINPolicyNever lets a key that signs without its PIN be
+	// enrolled, as possession alone.
+	AllowPINPolicyNever bool `yaml:"allow-pin-policy-never"`
 }
 
 // SMS is how codes are sent by SMS.
@@ -352,6 +368,9 @@ func (c *Config) defaults() {
 	str(&c.Keys.DLCode, "dlcode")
 	num(&c.App.MaxDevices, 3)
 	dur(&c.Documents.Timeout, 10*time.Second)
+	if c.PIV.MinECDSAFirmware == "" {
+		c.PIV.MinECDSAFirmware = "5.7.0"
+	}
 	dur(&c.Orders.Expiry, 3*time.Minute)
 	num(&c.Orders.MaxFailures, 5)
 	dur(&c.Orders.Block, 15*time.Minute)
@@ -439,6 +458,9 @@ func (c *Config) validatePlugins(e *errs) {
 		case contract != "docverify":
 			e.add("documents.verifier", "%q is a %s plugin, not a document verifier", v, contract)
 		}
+	}
+	if !firmwareVersion.MatchString(c.PIV.MinECDSAFirmware) {
+		e.add("piv.min-ecdsa-firmware", "%q; a firmware version, such as 5.7.0", c.PIV.MinECDSAFirmware)
 	}
 	if c.SMS.CodesPerOrder < 1 || c.SMS.CodesPerOrder > 10 {
 		e.add("sms.codes-per-order", "%d; between 1 and 10", c.SMS.CodesPerOrder)

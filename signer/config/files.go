@@ -17,6 +17,7 @@ import (
 // CheckFiles checks every file the config names, as segld will use it,
 // short of the HSM: the TLS certificate and key (and that they belong
 // together), the client CA, the issuer's and the officers' certificates,
+// the PIV attestation roots,
 // the PIN file (readable and not empty; never shown), the PKCS#11 module,
 // the directories of the SQLite database and the checkpoint file, and
 // the PostgreSQL password's file (readable and not empty) or variable
@@ -39,7 +40,8 @@ func (c *Config) CheckFiles() error {
 			e.add("tls.certificate", "with tls.key: %s", strings.TrimPrefix(err.Error(), "tls: "))
 		}
 	}
-	for _, f := range []struct{ path, p string }{{"tls.client-ca", c.TLS.ClientCA}, {"issuer.certificate", c.Issuer.Certificate}} {
+	for _, f := range []struct{ path, p string }{{"tls.client-ca", c.TLS.ClientCA}, {"issuer.certificate", c.Issuer.Certificate},
+		{"piv.attestation-roots", c.PIV.AttestationRoots}} {
 		if file(f.path, f.p) {
 			if _, err := ReadCertificates(c.Path(f.p)); err != nil {
 				e.add(f.path, "%s: %v", f.p, err)

@@ -40,6 +40,7 @@ import (
 	"github.com/segl/segl/signer/store/postgres"
 	"github.com/segl/segl/signer/store/sqlite"
 	"github.com/segl/segl/tokens/otp"
+	"github.com/segl/segl/tokens/piv"
 	"github.com/segl/segl/tokens/password"
 )
 
@@ -191,6 +192,9 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 	}
 	adm := &admin.Service{Store: d.db, Keys: d.ks, KEK: cfg.Keys.KEK, Issuer: issuer, Pepper: pepper, PepperID: pepperID,
 		PasswordParams: params, CodeCardMaster: cardMaster, Tokens: d.ks, Clock: d.clock, ClientCAs: clientCAs, OTPPolicy: OTPPolicy(cfg)}
+	if adm.PIV, adm.PIVPolicy, err = PIV(cfg); err != nil {
+		return nil, err
+	}
 	if err := d.startPlugins(); err != nil {
 		return nil, err
 	}
@@ -331,6 +335,27 @@ func unwrapCache(n int) int {
 		return hsm.NoUnwrapCache
 	}
 	return n
+}
+
+// PIV is the config's piv section: the attestation verifier with its
+// extra roots, and the policy an enrolled card's key must meet.
+func PIV(cfg *config.Config) (piv.Verifier, piv.Policy, error) {
+	var v piv.Verifier
+	if f := cfg.PIV.AttestationRoots; f != "" {
+		certs, err := config.ReadCertificates(cfg.Path(f))
+		if err != nil {
+			return v, piv.Policy{}, fmt.Errorf("piv.attestation-roots: %w", err)
+		}
+		v.Extra = x509.NewCertPool()
+		for _, c := range certs {
+			v.Extra.AddCert(c)
+		}
+	}
+	var fw piv.Version
+	if _, err := fmt.Sscanf(cfg.PIV.MinECDSAFirmware, "%d.%d.%d", &fw.Major, &fw.Minor, &fw.Patch); err != nil {
+		return v, piv.Policy{}, fmt.Errorf("piv.min-ecdsa-firmware %q: %w", cfg.PIV.MinECDSAFirmware, err)
+	}
+	return v, piv.Policy{MinECDSAFirmware: fw, AllowPINPolicyNever: cfg.PIV.AllowPINPolicyNever}, nil
 }
 
 // OTPPolicy is the config's otp section as the tokens' verification

@@ -50,8 +50,15 @@ func Start(t testing.TB) *Reader {
 			t.Fatalf("%s is missing: install pcscd and vsmartcard-vpcd (make deps does): %v", f, err)
 		}
 	}
-	dir, err := os.MkdirTemp("", "segl-pcsc.") // short: a Unix socket's path is at most 107 bytes
-	if err != nil {
+	// libpcsclite reads PCSCLITE_CSOCK_NAME once a process, at its first
+	// context: every test of a process must find its pcscd at the same
+	// path, so the directory is the process's, made again by each test
+	// (tests that set the environment do not run in parallel).
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("segl-pcsc.%d", os.Getpid())) // short: a socket's path is at most 107 bytes
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
@@ -62,7 +69,7 @@ func Start(t testing.TB) *Reader {
 	if err := os.Mkdir(conf, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = os.WriteFile(filepath.Join(conf, "vpcd"), fmt.Appendf(nil,
+	err := os.WriteFile(filepath.Join(conf, "vpcd"), fmt.Appendf(nil,
 		"FRIENDLYNAME \"Segl virtual YubiKey\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n", port, driver, port), 0o644)
 	if err != nil {
 		t.Fatal(err)

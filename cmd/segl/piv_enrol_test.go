@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	gopiv "github.com/go-piv/piv-go/v2/piv"
+
+	"github.com/segl/segl/signer/ca"
+	"github.com/segl/segl/signer/config"
+	"github.com/segl/segl/signer/daemon/daemontest"
+	"github.com/segl/segl/tokens/piv/pivtest"
+)
+
+// pivSetup is a segld trusting a test attestation root, the CLI pointed at
+// it, a pcscd with a reader, and the arguments of segl piv enrol for the
+// reader, a PIN file with the card's default PIN, and the test root.
+func pivSetup(t *testing.T) (*daemontest.Daemon, *pivtest.CA, *pivtest.Reader, []string) {
+	t.Helper()
+	attCA := pivtest.NewCA(t)
+	dir := t.TempDir()
+	roots := filepath.Join(dir, "roots.pem")
+	if err := os.WriteFile(roots, attCA.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := daemontest.StartWith(t, daemontest.Options{Config: func(c *config.Config) { c.PIV.AttestationRoots = roots }})
+	useDaemon(t, d)
+	pin := filepath.Join(dir, "pin")
+	if err := os.WriteFile(pin, append(pivtest.DefaultPIN, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustSegl(t, "users", "create", "--id", "karen", "--name", "Karen Blixen")
+	r := pivtest.Start(t)
+	return d, attCA, r, []string{"--reader", r.Name, "--pin-file", pin, "--attestation-roots", roots}
+}
+
+func TestPIVEnrol(t *testing.T) {
+	_, attCA, r, on := pivSetup(t)
+	enrol := func(args ...string) []string { return append(append([]string{"piv", "enrol"}, on...), args...) }
+	card := pivtest.NewCard(attCA.Device(t, 29170001, [3]byte{5, 7, 1}, 3))
+	r.Insert(t, card)
+
+	out, errOut, code := segl(t, enrol("--user", "karen", "--touch-policy", "cached")...)
+	if code != 0 || !strings.Contains(out, "enrolled card 29170001 (firmware 5.7.1, USB-C Keychain) slot 9a for user karen: pin-policy once, touch-policy cached") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	// The card no longer has the factory's management key: a random one,
+	// under the PIN.
+	if k := card.ManagementKey(); bytes.Equal(k, pivtest.DefaultManagementKey) || len(k) != 24 {
+		t.Fatalf("the management key is %x", k)
+	}
+	// The certificate on the card is the issuer's, for the attested key,
+	// its serial carrying the card's.
+	obj := card.Object(0x5fc105)
+	if obj == nil {
+		t.Fatal("no certificate in slot 9a")
+	}
+	yk, err := gopiv.Open(r.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := yk.Certificate(gopiv.SlotAuthentication)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err := yk.Attest(gopiv.SlotAuthentication)
+	yk.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.CardSerial(cert) != 29170001 || cert.Subject.CommonName != "Karen Blixen" || !samePublicKey(cert.PublicKey, att.PublicKey) ||
+		cert.KeyUsage != x509.KeyUsageDigitalSignature {
+		t.Fatalf("the slot's certificate: %v %x", cert.Subject, cert.SerialNumber)
+	}
+	if out := mustSegl(t, "piv", "list", "--user", "karen"); !strings.Contains(out, "card 29170001\tuser karen\tslot 9a\tfirmware 5.7.1\tpin-policy once\ttouch-policy cached") ||
+		!strings.Contains(out, "\tenrolled") {
+		t.Fatalf("list: %s", out)
+	}
+	// Enrolled twice: refused, naming the revocation.
+	if _, errOut, code := segl(t, enrol("--user", "karen")...); code == 0 ||
+		!strings.Contains(errOut, "card 29170001 is enrolled already, to user karen: revoke it first") {
+		t.Fatalf("a second enrolment: exit %d %s", code, errOut)
+	}
+	out = mustSegl(t, "piv", "revoke", "--serial", "29170001")
+	if !strings.Contains(out, "revoked ") || !strings.Contains(out, "by officer:") {
+		t.Fatalf("revoke: %s", out)
+	}
+	if _, errOut, code := segl(t, "piv", "revoke", "--serial", "29170001"); code == 0 || !strings.Contains(errOut, "revoked already") {
+		t.Fatalf("revoked twice: %d %s", code, errOut)
+	}
+	// Revoked, it may be enrolled again: the stored management key is
+	// found under the PIN and used.
+	mustSegl(t, enrol("--user", "karen", "--slot", "9c", "--pin-policy", "always")...)
+	if out := mustSegl(t, "piv", "list"); strings.Count(out, "card 29170001") != 2 || !strings.Contains(out, "slot 9c") {
+		t.Fatalf("list after enrolling again: %s", out)
+	}
+	cl, err := newAPIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit json.RawMessage
+	if err := cl.do("GET", "/admin/v1/audit", nil, &audit); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(audit), "admin.piv.enrolled") != 2 || !strings.Contains(string(audit), "admin.piv.revoked") {
+		t.Fatalf("the audit:\n%s", audit)
+	}
+	if out := mustSegl(t, "audit", "verify"); !strings.Contains(out, "audit chain ok") {
+		t.Fatal(out)
+	}
+}
+
+func TestPIVEnrolRefusals(t *testing.T) {
+	_, attCA, r, on := pivSetup(t)
+	for _, c := range []struct {
+		name     string
+		firmware [3]byte
+		args     []string
+		want     string
+	}{
+		{"EUCLEAK firmware", [3]byte{5, 4, 3}, nil, "older than 5.7.0"},
+		{"PIN policy never", [3]byte{5, 7, 1}, []string{"--pin-policy", "never"}, "signs without its PIN"},
+		{"an unknown user", [3]byte{5, 7, 1}, []string{"--user", "nobody"}, "no user nobody"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			card := pivtest.NewCard(attCA.Device(t, 1000+uint32(c.firmware[1]), c.firmware, 1))
+			in := r.Insert(t, card)
+			defer in.Remove()
+			args := append(append([]string{"piv", "enrol", "--user", "karen"}, on...), c.args...)
+			if _, errOut, code := segl(t, args...); code == 0 || !strings.Contains(errOut, c.want) {
+				t.Fatalf("exit %d: %s; want %q", code, errOut, c.want)
+			}
+		})
+	}
+	// A card whose attestation root segld does not trust: the local
+	// check passes with --attestation-roots, segld refuses.
+	other := pivtest.NewCA(t)
+	roots := filepath.Join(t.TempDir(), "other.pem")
+	os.WriteFile(roots, other.PEM(), 0o600)
+	in := r.Insert(t, pivtest.NewCard(other.Device(t, 5555, [3]byte{5, 7, 1}, 1)))
+	defer in.Remove()
+	_, errOut, code := segl(t, append([]string{"piv", "enrol", "--user", "karen"}, on...)...)
+	if code == 0 || !strings.Contains(errOut, "card 5555: the card's attestation certificate does not chain to a trusted root") {
+		t.Fatalf("an untrusted card, checked here: %d %s", code, errOut)
+	}
+	_, errOut, code = segl(t, append([]string{"piv", "enrol", "--user", "karen"}, append(on[:4:4], "--attestation-roots", roots)...)...)
+	if code == 0 || !strings.Contains(errOut, "400") || !strings.Contains(errOut, "does not chain to a trusted root") {
+		t.Fatalf("an untrusted card, at segld: %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segl/segl/signer/audit"
+	"github.com/segl/segl/signer/store"
+)
+
+// PIVEnrolment is the body of POST /admin/v1/piv: what `segl piv enrol`
+// read from the card after generating a key in its slot.
+type PIVEnrolment struct {
+	UserID string `json:"userId"`
+	Slot   string `json:"slot"`
+	// PublicKey is the key the card answered GENERATE with, DER
+	// SubjectPublicKeyInfo: the attestation must be of this key.
+	PublicKey []byte `json:"publicKey"`
+	// Attestation is the card's attestation certificate (slot f9), and
+	// SlotAttestation the slot's, as ATTEST gave it; both DER.
+	Attestation     []byte `json:"attestation"`
+	SlotAttestation []byte `json:"slotAttestation"`
+}
+
+// PIVView is an enrolled card as the admin API shows it.
+type PIVView struct {
+	Serial      uint32    `json:"serial"`
+	UserID      string    `json:"userId"`
+	Slot        string    `json:"slot"`
+	Firmware    string    `json:"firmware"`
+	PINPolicy   string    `json:"pinPolicy"`
+	TouchPolicy string    `json:"touchPolicy"`
+	FormFactor  string    `json:"formFactor"`
+	Created     time.Time `json:"created"`
+	CreatedBy   string    `json:"createdBy"`
+	Revoked     string    `json:"revoked,omitempty"`
+	RevokedBy   string    `json:"revokedBy,omitempty"`
+	// Certificate is the issuer's certificate for the card's key, DER:
+	// what segl piv enrol writes to the slot.
+	Certificate []byte `json:"certificate"`
+}
+
+func pivView(c *store.PIVCard) *PIVView {
+	v := &PIVView{Serial: c.Serial, UserID: c.User, Slot: c.Slot, Firmware: c.Firmware, PINPolicy: c.PINPolicy, TouchPolicy: c.TouchPolicy,
+		FormFactor: c.FormFactor, Created: c.Created, CreatedBy: c.CreatedBy, Certificate: c.Certificate}
+	if !c.Active() {
+		v.Revoked, v.RevokedBy = c.Revoked.UTC().Format(time.RFC3339), c.RevokedBy
+	}
+	return v
+}
+
+var pivSlots = map[string]bool{"9a": true, "9c": true, "9d": true, "9e": true}
+
+// EnrolPIV enrols a user's YubiKey: the attestation must chain to a
+// trusted root through the card's own attestation certificate, be of the
+// key the card generated in the slot named, and pass the policy; then the
+// issuer certifies the key (the certificate's serial carries the card's)
+// and the card is stored with its attestation, audited.
+func (s *Service) EnrolPIV(ctx context.Context, by string, req *PIVEnrolment) (*PIVView, error) {
+	if !pivSlots[req.Slot] {
+		return nil, invalid("slot %q: want 9a, 9c, 9d or 9e", req.Slot)
+	}
+	pub, err := x509.ParsePKIXPublicKey(req.PublicKey)
+	if err != nil {
+		return nil, invalid("publicKey is not a DER SubjectPublicKeyInfo: %v", err)
+	}
+	a, err := s.PIV.Verify(req.Attestation, req.SlotAttestation)
+	if err != nil {
+		return nil, invalid("the attestation: %v", err)
+	}
+	if a.Slot != req.Slot {
+		return nil, invalid("the attestation is of slot %s, not %s", a.Slot, req.Slot)
+	}
+	if err := a.Binds(pub); err != nil {
+		return nil, invalid("%v", err)
+	}
+	if err := s.PIVPolicy.Check(a); err != nil {
+		return nil, invalid("%v", err)
+	}
+	var u *store.User
+	err = s.Store.View(ctx, func(r store.Reader) (err error) {
+		if u, err = r.User(req.UserID); err != nil {
+			return err
+		}
+		c, err := r.PIVCard(a.Serial)
+		if err == nil && c.Active() {
+			return invalid("card %d is enrolled already, to user %s: revoke it first (segl piv revoke --serial %d)", a.Serial, c.User, a.Serial)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no user %s: %w", req.UserID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	notAfter := now.Add(s.validity())
+	if end := s.Issuer.Cert.NotAfter; notAfter.After(end) {
+		notAfter = end
+	}
+	cert, err := s.Issuer.CardCert(pub, u.ID, u.Name, a.Serial, now.Add(-time.Minute), notAfter)
+	if err != nil {
+		return nil, fmt.Errorf("certify card %d's key: %w", a.Serial, err)
+	}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	c := &store.PIVCard{ID: hex.EncodeToString(id), Serial: a.Serial, User: u.ID, Slot: a.Slot, PublicKey: req.PublicKey, Certificate: cert.Raw,
+		AttestSlot: req.SlotAttestation, AttestCard: req.Attestation, Firmware: a.Firmware.String(), PINPolicy: a.PINPolicy,
+		TouchPolicy: a.TouchPolicy, FormFactor: a.FormFactor, Created: now, CreatedBy: officer(by)}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreatePIVCard(c); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return invalid("card %d was enrolled at the same time by another request: revoke it first", a.Serial)
+			}
+			return err
+		}
+		_, err := tx.Audit(audit.Record{Time: now, Event: audit.AdminPIVEnrolled, Actor: officer(by), Subject: "user:" + u.ID, Outcome: "ok",
+			Details: map[string]string{"serial": fmt.Sprint(a.Serial), "slot": a.Slot, "firmware": c.Firmware, "pinPolicy": a.PINPolicy,
+				"touchPolicy": a.TouchPolicy, "certificateSerial": cert.SerialNumber.Text(16)}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pivView(c), nil
+}
+
+func (s *Service) validity() time.Duration {
+	if s.CertValidity == 0 {
+		return 2 * 365 * 24 * time.Hour
+	}
+	return s.CertValidity
+}
+
+// PIVCards lists a user's cards (every user's when user is empty).
+func (s *Service) PIVCards(ctx context.Context, user string) ([]*PIVView, error) {
+	views := []*PIVView{}
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		cs, err := r.PIVCards(user)
+		for _, c := range cs {
+			views = append(views, pivView(c))
+		}
+		return err
+	})
+	return views, err
+}
+
+// RevokePIV revokes the enrolled card with this serial: it completes no
+// order from then on.
+func (s *Service) RevokePIV(ctx context.Context, by string, serial uint32) (*PIVView, error) {
+	now := s.now()
+	var c *store.PIVCard
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.PIVCard(serial); err != nil {
+			return err
+		}
+		ok, err := tx.RevokePIVCard(serial, officer(by), now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return invalid("card %d was revoked already", serial)
+		}
+		c.Revoked, c.RevokedBy = now, officer(by)
+		_, err = tx.Audit(audit.Record{Time: now, Event: audit.AdminPIVRevoked, Actor: officer(by), Subject: "user:" + c.User, Outcome: "ok",
+			Details: map[string]string{"serial": fmt.Sprint(serial)}})
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no card %d: %w", serial, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pivView(c), nil
+}
