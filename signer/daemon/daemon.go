@@ -40,8 +40,8 @@ import (
 	"github.com/segl/segl/signer/store/postgres"
 	"github.com/segl/segl/signer/store/sqlite"
 	"github.com/segl/segl/tokens/otp"
-	"github.com/segl/segl/tokens/piv"
 	"github.com/segl/segl/tokens/password"
+	"github.com/segl/segl/tokens/piv"
 )
 
 // Options are the parts a test may add; production passes none.
