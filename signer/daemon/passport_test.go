@@ -75,11 +75,20 @@ func TestPassportStepUp(t *testing.T) {
 	ref := pay()
 	stranger := icaotest.New(t, icaotest.Options{SignedBy: passport, Surname: "NIELSEN", GivenNames: "KAREN", DocumentNumber: "DK7654321",
 		Nationality: "DNK", Birth: time.Date(1985, 4, 17, 0, 0, 0, 0, time.UTC)})
-	if code, out := submit(ref, stranger, stranger.SignAA(challenge(ref))); code != 200 || out["accepted"] != false {
+	answered := challenge(ref)
+	if code, out := submit(ref, stranger, stranger.SignAA(answered)); code != 200 || out["accepted"] != false {
 		t.Fatalf("another holder's passport: %d %v", code, out)
 	}
 	if n := a.failures("karen"); n != 1 {
 		t.Fatalf("another holder's passport counted %d failures", n)
+	}
+	// The wrong answer spent the challenge: Karen's own passport
+	// answering it meets nothing live, and counts nothing.
+	if code, out := submit(ref, passport, passport.SignAA(answered)); code != 200 || out["accepted"] != false {
+		t.Fatalf("an answer to a spent challenge: %d %v", code, out)
+	}
+	if n := a.failures("karen"); n != 1 {
+		t.Fatalf("an answer to a spent challenge left %d failures", n)
 	}
 	refused := lastAudit(t, a, audit.FactorRefused)
 	if refused["genuine"] != "true" || refused["reason"] != "the holder is not the user: mrz: the holder does not match: surname" ||

@@ -70,6 +70,9 @@ func (f *PassportFactor) Verify(ctx context.Context, a *Attempt) (Verdict, error
 	if a.Document == nil {
 		return Verdict{}, errs.Invalid("a passport check gives the chip's files (document), not a value")
 	}
+	if answered(a.Order, "passport:") {
+		return duplicate, nil
+	}
 	m := passportChallengeRE.FindStringSubmatch(a.Order.Challenge)
 	if m == nil {
 		return Verdict{}, errs.Invalid("order %s has no passport challenge: ask /rp/v1/challenge {\"type\":\"passport\"} first", a.Order.Ref)
@@ -116,9 +119,7 @@ func (f *PassportFactor) Verify(ctx context.Context, a *Attempt) (Verdict, error
 		out.Details["issuingState"], out.Details["document"] = strings.TrimRight(h.IssuingState, "<"), hex.EncodeToString(sum[:8])
 	}
 	stored := a.Order.Challenge
-	out.Spend = func(tx store.Tx, o *store.Order) (bool, error) {
-		return tx.SwapChallenge(o.Ref, stored, "spent:"+stored)
-	}
+	out.Spend = func(tx store.Tx, o *store.Order) (bool, error) { return spendChallenge(tx, o, stored) }
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segl/segl/signer/audit"
@@ -133,6 +134,31 @@ func (r *Rules) Completed(tx store.Tx, u *store.User) error {
 	u.Failures = 0
 	return tx.UpdateUser(u)
 }
+
+// spendChallenge spends the order's challenge, stored as it was when the
+// value was checked, for a factor whose challenge is answered once, right
+// or wrong (the passport's, the card's): a conditional update, false when
+// another answer spent it or a new challenge replaced it. o follows, so
+// that the order written after the settlement keeps it spent.
+func spendChallenge(tx store.Tx, o *store.Order, stored string) (bool, error) {
+	live, err := tx.SwapChallenge(o.Ref, stored, "spent:"+stored)
+	if err != nil || !live {
+		return false, err
+	}
+	o.Challenge = "spent:" + stored
+	return true, nil
+}
+
+// answered reports whether the order's challenge of this kind (its
+// prefix, "passport:") was answered already: a submission for it then is
+// a duplicate.
+func answered(o *store.Order, kind string) bool {
+	return strings.HasPrefix(o.Challenge, "spent:"+kind)
+}
+
+// duplicate is the verdict on a value whose challenge another answer
+// spent: nothing live, so nothing accepted and nothing counted.
+var duplicate = Verdict{Spend: func(store.Tx, *store.Order) (bool, error) { return false, nil }}
 
 // AllowChallenge refuses a challenge of type t for order o beyond the
 // limits (errs.ErrLimited), and otherwise notes it, in the order's
