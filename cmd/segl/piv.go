@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net/url"
@@ -37,6 +39,40 @@ func pivCommand() *cli.Command {
 					&cli.StringFlag{Name: "attestation-roots", Usage: "a PEM file of roots to trust besides Yubico's, for the check here before segld's"},
 				},
 				Action: enrolPIV,
+			},
+			{
+				Name: "sign-challenge",
+				Usage: "play the front end of a piv factor: have the card sign an order's piv challenge (from /rp/v1/challenge) " +
+					"and print the value to send as the factor's value",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "challenge", Usage: "the challenge, hex (32 bytes)", Required: true},
+					&cli.StringFlag{Name: "slot", Value: "9a", Usage: "the slot whose key signs"},
+					&cli.StringFlag{Name: "reader", Usage: "the reader's PC/SC name (default: the one reader with a card)"},
+					&cli.StringFlag{Name: "pin-file", Usage: "a file holding the card's PIN", EnvVars: []string{"SEGL_PIV_PIN_FILE"}},
+				},
+				Action: func(c *cli.Context) error {
+					challenge, err := hex.DecodeString(c.String("challenge"))
+					if err != nil || len(challenge) != 32 {
+						return fmt.Errorf("--challenge: want 32 bytes in hex, as /rp/v1/challenge gives them")
+					}
+					var pin string
+					if f := c.String("pin-file"); f != "" {
+						if pin, err = readSecretFile(f); err != nil {
+							return fmt.Errorf("--pin-file: %w", err)
+						}
+					}
+					card, err := piv.Open(c.String("reader"))
+					if err != nil {
+						return err
+					}
+					defer card.Close()
+					sig, err := card.Sign(c.String("slot"), pin, piv.ChallengeDigest(challenge))
+					if err != nil {
+						return fmt.Errorf("card %d: %w", card.Serial, err)
+					}
+					fmt.Fprintln(c.App.Writer, base64.StdEncoding.EncodeToString(sig))
+					return nil
+				},
 			},
 			{
 				Name:  "list",

@@ -153,3 +153,51 @@ func TestPIVEnrolRefusals(t *testing.T) {
 		t.Fatalf("an untrusted card, at segld: %d %s", code, errOut)
 	}
 }
+
+// The front end's part of the piv factor, played by segl piv
+// sign-challenge with the card in the reader: password and card complete
+// a login; a wrong PIN signs nothing.
+func TestPIVSignChallenge(t *testing.T) {
+	d, attCA, r, on := pivSetup(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("hemmeligt1\n"), 0o600)
+	mustSegl(t, "users", "create", "--id", "lars", "--name", "Lars Lund", "--password-file", pw)
+	card := pivtest.NewCard(attCA.Device(t, 29170002, [3]byte{5, 7, 2}, 3))
+	r.Insert(t, card)
+	mustSegl(t, append([]string{"piv", "enrol", "--user", "lars"}, on...)...)
+
+	rp := client(t, d, d.Dev.RPCert, d.Dev.RPKey)
+	var o struct{ OrderRef string }
+	if code := post(t, rp, d.Addr+"/rp/v1/auth", map[string]string{"userId": "lars", "endUserIp": "192.0.2.1"}, &o); code != 200 {
+		t.Fatalf("start: %d", code)
+	}
+	var f struct {
+		Accepted bool
+		Status   string
+	}
+	post(t, rp, d.Addr+"/rp/v1/factor", map[string]string{"orderRef": o.OrderRef, "type": "password", "value": "hemmeligt1"}, &f)
+	if !f.Accepted {
+		t.Fatalf("password: %+v", f)
+	}
+	var c struct{ Challenge string }
+	if code := post(t, rp, d.Addr+"/rp/v1/challenge", map[string]string{"orderRef": o.OrderRef, "type": "piv"}, &c); code != 200 {
+		t.Fatalf("challenge: %d", code)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("999999\n"), 0o600)
+	if _, errOut, code := segl(t, "piv", "sign-challenge", "--challenge", c.Challenge, "--reader", r.Name, "--pin-file", wrong); code == 0 ||
+		!strings.Contains(errOut, "card 29170002") {
+		t.Fatalf("a wrong PIN: exit %d %s", code, errOut)
+	}
+	if card.Signatures() != 0 {
+		t.Fatal("the card signed with a wrong PIN")
+	}
+	value := strings.TrimSpace(mustSegl(t, "piv", "sign-challenge", "--challenge", c.Challenge, "--reader", r.Name, "--pin-file", on[3]))
+	post(t, rp, d.Addr+"/rp/v1/factor", map[string]string{"orderRef": o.OrderRef, "type": "piv", "value": value}, &f)
+	if !f.Accepted || f.Status != "complete" {
+		t.Fatalf("the card's answer: %+v", f)
+	}
+	if _, errOut, code := segl(t, "piv", "sign-challenge", "--challenge", "abcd", "--reader", r.Name); code == 0 || !strings.Contains(errOut, "32 bytes") {
+		t.Fatalf("a short challenge: %d %s", code, errOut)
+	}
+}

@@ -215,7 +215,7 @@ func (a *appEnv) failures(user string) int {
 	return u.Failures
 }
 
-func (a *appEnv) claims(assertion string) map[string]any {
+func (a *env) claims(assertion string) map[string]any {
 	a.t.Helper()
 	sig, err := jose.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {

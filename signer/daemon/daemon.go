@@ -169,6 +169,7 @@ func Open(cfg *config.Config, log *slog.Logger, opt Options) (_ *Daemon, err err
 		factors.NewPassword(pepper, pepperID),
 		factors.NewCodeCard(cardMaster),
 		factors.NewOTP(d.db, d.ks, OTPPolicy(cfg)),
+		factors.NewPIV(d.db),
 		d.DLCodes,
 		factors.AppFactor{},
 	}, opt.ExtraFactors...)

@@ -90,7 +90,7 @@ func TestPassportStepUp(t *testing.T) {
 	if n := a.failures("karen"); n != 1 {
 		t.Fatalf("an answer to a spent challenge left %d failures", n)
 	}
-	refused := lastAudit(t, a, audit.FactorRefused)
+	refused := lastAudit(t, a.env, audit.FactorRefused, "passport")
 	if refused["genuine"] != "true" || refused["reason"] != "the holder is not the user: mrz: the holder does not match: surname" ||
 		strings.Contains(fmt.Sprint(refused), "NIELSEN") {
 		t.Fatalf("another holder's passport is refused as: %v", refused)
@@ -116,7 +116,7 @@ func TestPassportStepUp(t *testing.T) {
 		t.Fatalf("a completed order leaves %d failures", n)
 	}
 	// The audit says which document, never whose: no name, number or birth.
-	rec := lastAudit(t, a, audit.FactorAccepted)
+	rec := lastAudit(t, a.env, audit.FactorAccepted, "passport")
 	if rec["issuingState"] != "DNK" || len(rec["document"]) != 16 || rec["genuine"] != "true" {
 		t.Fatalf("the passport's audit record: %v", rec)
 	}
@@ -208,14 +208,14 @@ func TestRemoteReactivation(t *testing.T) {
 	}
 }
 
-// lastAudit is the details of the last passport factor's audit record of
-// the event.
-func lastAudit(t *testing.T, a *appEnv, event string) map[string]string {
+// lastAudit is the details of the last audit record of the event for the
+// factor.
+func lastAudit(t *testing.T, e *env, event, factor string) map[string]string {
 	t.Helper()
 	var rec map[string]string
-	a.d.Store().View(t0(), func(r store.Reader) error {
+	e.d.Store().View(t0(), func(r store.Reader) error {
 		return r.AuditRecords(1, func(s audit.Stored) (bool, error) {
-			if s.Record.Event == event && s.Record.Details["factor"] == "passport" {
+			if s.Record.Event == event && s.Record.Details["factor"] == factor {
 				rec = s.Record.Details
 			}
 			return true, nil

@@ -351,6 +351,10 @@ type Order struct {
 	// RequiresDocument: the order needs a passport check besides its two
 	// factors.
 	RequiresDocument bool
+	// PIVCard is the smart card whose signature passed the piv factor:
+	// its serial, then ":pin" when its key signs only after the card's
+	// PIN; empty until then.
+	PIVCard string
 }
 
 // PurposeActivation marks an order that activates a device.

@@ -15,6 +15,7 @@ package piv
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -185,4 +186,12 @@ func (a *Attestation) Binds(pub crypto.PublicKey) error {
 		return fmt.Errorf("the attested key in slot %s of card %d is not the key the card generated", a.Slot, a.Serial)
 	}
 	return nil
+}
+
+// ChallengeDigest is what a card signs to answer a piv challenge: the
+// SHA-256 of a label that says what it is, then the challenge's bytes, so
+// that a signature made for anything else is never taken for an answer.
+func ChallengeDigest(challenge []byte) []byte {
+	h := sha256.Sum256(append([]byte("Segl PIV challenge v1\x00"), challenge...))
+	return h[:]
 }

@@ -154,7 +154,7 @@ func (t *txn) UpdateOfficer(o *store.Caller) error {
 
 const orderCols = `ref, rp, user_id, kind, state, hint, user_visible_data, document_digest, end_user_ip,
 	auto_start_token, qr_start_token, qr_start_secret, created, expires, completed, factors, completion, challenge, payment,
-	purpose, device_id, app_challenge, user_verification, requires_document`
+	purpose, device_id, app_challenge, user_verification, requires_document, piv_card`
 
 func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 	var o store.Order
@@ -162,7 +162,7 @@ func scanOrder(s interface{ Scan(...any) error }) (*store.Order, error) {
 	var factors string
 	err := s.Scan(&o.Ref, &o.RP, &o.User, &o.Kind, &o.State, &o.Hint, &o.UserVisibleData, &o.DocumentDigest, &o.EndUserIP,
 		&o.AutoStartToken, &o.QRStartToken, &o.QRStartSecret, &created, &expires, &completed, &factors, &o.Completion, &o.Challenge, &o.Payment,
-		&o.Purpose, &o.Device, &o.AppChallenge, &o.UserVerification, &o.RequiresDocument)
+		&o.Purpose, &o.Device, &o.AppChallenge, &o.UserVerification, &o.RequiresDocument, &o.PIVCard)
 	if err != nil {
 		return nil, err
 	}
@@ -229,18 +229,18 @@ func factorsJSON(f []string) string {
 }
 
 func (t *txn) CreateOrder(o *store.Order) error {
-	return t.insert("a pending order for user "+o.User, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insert("a pending order for user "+o.User, `INSERT INTO orders (`+orderCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Ref, o.RP, o.User, o.Kind, o.State, o.Hint, o.UserVisibleData, o.DocumentDigest, o.EndUserIP,
 		o.AutoStartToken, o.QRStartToken, o.QRStartSecret, nanos(o.Created), nanos(o.Expires), nanos(o.Completed),
 		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Payment, o.Purpose, o.Device, o.AppChallenge, o.UserVerification,
-		o.RequiresDocument)
+		o.RequiresDocument, o.PIVCard)
 }
 
 func (t *txn) UpdateOrder(o *store.Order) error {
 	// The app challenge moves only through SwapAppChallenge.
 	n, err := t.q.Exec(t.ctx, `UPDATE orders SET user_id = ?, state = ?, hint = ?, completed = ?, factors = ?, completion = ?,
-		challenge = ?, device_id = ?, user_verification = ? WHERE ref = ?`, o.User, o.State, o.Hint, nanos(o.Completed),
-		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Device, o.UserVerification, o.Ref)
+		challenge = ?, device_id = ?, user_verification = ?, piv_card = ? WHERE ref = ?`, o.User, o.State, o.Hint, nanos(o.Completed),
+		factorsJSON(o.Factors), o.Completion, o.Challenge, o.Device, o.UserVerification, o.PIVCard, o.Ref)
 	if isUnique(err) {
 		return fmt.Errorf("a pending order for user %s: %w", o.User, store.ErrExists)
 	}

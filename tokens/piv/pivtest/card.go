@@ -65,8 +65,14 @@ type Card struct {
 	selected  bool
 	chain     []byte // data of a command chain so far
 	rest      []byte // a response's data not yet fetched with GET RESPONSE
-	// Signatures counts the signatures the card has made.
-	Signatures int
+	signed    int
+}
+
+// Signatures is how many signatures the card has made.
+func (c *Card) Signatures() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.signed
 }
 
 type slotKey struct {
@@ -223,7 +229,9 @@ func (c *Card) selectApp(p1 byte, aid []byte) ([]byte, int) {
 		c.selected = false
 		return nil, swNotFound
 	}
-	c.selected = true
+	// Selecting the application resets what was proven in it (ISO/IEC
+	// 7816-4 security status): each connection starts without the PIN.
+	c.selected, c.verified, c.mgmAuthed, c.witness = true, false, false, nil
 	// The application property template: the PIV AID and its authority.
 	return tlv(0x61, append(tlv(0x4f, []byte{0x00, 0x00, 0x10, 0x00, 0x01, 0x00}), tlv(0x79, tlv(0x4f, aidPIV))...)), swOK
 }
@@ -352,7 +360,7 @@ func (c *Card) authenticate(alg, slot byte, data []byte, justNow bool) ([]byte, 
 	if err != nil {
 		return nil, swIncorrectData
 	}
-	c.Signatures++
+	c.signed++
 	return tlv(0x7c, tlv(0x82, sig)), swOK
 }
 

@@ -21,3 +21,7 @@ CREATE TABLE piv_cards (
 -- A card is enrolled once at a time; a revoked card may be enrolled again.
 CREATE UNIQUE INDEX piv_cards_live ON piv_cards (serial) WHERE revoked = 0;
 CREATE INDEX piv_cards_user ON piv_cards (user_id);
+
+-- The card whose signature passed an order's piv factor: its serial, and
+-- ':pin' when its key signs only after the card's PIN.
+ALTER TABLE orders ADD COLUMN piv_card TEXT NOT NULL DEFAULT '';
