@@ -396,7 +396,9 @@ func (e *Env) writeConfig(listen, opsListen, appListen, outbox, pgURL string) er
 	}
 	ops += "\napp:\n  max-devices: 3"
 	plugins := "# plugins: none (no segl-sms-outbox beside segld when this was made)\nsms: {}\n"
-	documents := "documents:\n  verifier: \"\"   # a docverify plugin (segl-docverify-icao9303) with the CSCAs to trust\n  timeout: 10s\n"
+	documents := "documents:\n  verifier: \"\"   # a docverify plugin (segl-docverify-icao9303) with the CSCAs to trust\n  timeout: 10s\n" +
+		"piv:\n  attestation-roots: \"\"   # roots besides Yubico's for YubiKey attestations (a test PKI)\n" +
+		"  min-ecdsa-firmware: 5.7.0   # older YubiKeys' ECDSA has the EUCLEAK side channel\n  allow-pin-policy-never: false\n"
 	if outbox != "" {
 		sum, err := fileSHA256(outbox)
 		if err != nil {
