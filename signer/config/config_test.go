@@ -70,6 +70,8 @@ func TestParse(t *testing.T) {
 		"inline password": {good + "plugins: [{name: k, contract: sms, command: /k, sha256: " + strings.Repeat("a", 64) + ", config: {password: hunter2}}]\n",
 			"plugins[0].config.password: a secret is not written in the config: put it in a file only segld's user reads and name it in password-file"},
 		"unknown adapter": {good + "sms: {adapters: [kannel]}\n", `sms.adapters[0]: "kannel" is not a plugin's name`},
+		"bad firmware":    {good + "piv: {min-ecdsa-firmware: '5.7'}\n", `piv.min-ecdsa-firmware: "5.7"; a firmware version, such as 5.7.0`},
+		"piv misspelt":    {good + "piv: {attestation-root: r.pem}\n", "piv.attestation-root: unknown key (did you mean piv.attestation-roots?)"},
 	} {
 		_, err := config.Parse(strings.NewReader(tc.yaml))
 		if err == nil || !slices.ContainsFunc(lines(err), func(l string) bool { return strings.Contains(l, tc.want) }) {
