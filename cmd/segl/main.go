@@ -66,6 +66,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			codecardsCommand(),
 			tokensCommand(),
 			pivCommand(),
+			officersCommand(),
 			smsCommand(),
 			pluginsCommand(),
 			devicesCommand(),

@@ -27,17 +27,7 @@ func pivCommand() *cli.Command {
 				Usage: "make a key on the user's YubiKey (in front of you, through PC/SC), prove it with the card's attestation, " +
 					"have segld enrol it and certify the key, and write the certificate to the slot; " +
 					"a card with the factory's management key gets a random one, stored on the card under the PIN",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "user", Usage: "the user's id", Required: true},
-					&cli.StringFlag{Name: "slot", Value: "9a", Usage: "the slot: 9a (authentication) or 9c (signature)"},
-					&cli.StringFlag{Name: "reader", Usage: "the reader's PC/SC name (default: the one reader with a card)"},
-					&cli.StringFlag{Name: "algorithm", Value: "p256", Usage: "p256 or p384"},
-					&cli.StringFlag{Name: "pin-policy", Value: "once", Usage: "once or always: when the card asks for its PIN"},
-					&cli.StringFlag{Name: "touch-policy", Value: "never", Usage: "never, always or cached: when the card asks for a touch"},
-					&cli.StringFlag{Name: "pin-file", Usage: "a file holding the card's PIN (one trailing newline is ignored)", Required: true,
-						EnvVars: []string{"SEGL_PIV_PIN_FILE"}},
-					&cli.StringFlag{Name: "attestation-roots", Usage: "a PEM file of roots to trust besides Yubico's, for the check here before segld's"},
-				},
+				Flags:  append([]cli.Flag{&cli.StringFlag{Name: "user", Usage: "the user's id", Required: true}}, cardFlags("9a")...),
 				Action: enrolPIV,
 			},
 			{
@@ -151,11 +141,24 @@ func printPIV(c *cli.Context, v *admin.PIVView) {
 	if v.Revoked != "" {
 		state = "revoked " + v.Revoked + " by " + v.RevokedBy
 	}
-	fmt.Fprintf(c.App.Writer, "card %d\tuser %s\tslot %s\tfirmware %s\tpin-policy %s\ttouch-policy %s\t%s\t%s\n",
-		v.Serial, v.UserID, v.Slot, v.Firmware, v.PINPolicy, v.TouchPolicy, v.FormFactor, state)
+	holder := "user " + v.UserID
+	if v.OfficerID != "" {
+		holder = "officer " + v.OfficerID
+	}
+	fmt.Fprintf(c.App.Writer, "card %d\t%s\tslot %s\tfirmware %s\tpin-policy %s\ttouch-policy %s\t%s\t%s\n",
+		v.Serial, holder, v.Slot, v.Firmware, v.PINPolicy, v.TouchPolicy, v.FormFactor, state)
 }
 
 func enrolPIV(c *cli.Context) error {
+	return enrolCard(c, "/admin/v1/piv", c.String("user"))
+}
+
+// enrolCard makes the key on the card in front of the officer, checks the
+// card's attestation here as segld will (so that a card that cannot be
+// enrolled is named before anything is sent), has segld enrol it (at
+// path, for user, or the calling officer when user is empty), and writes
+// a user's certificate to the slot.
+func enrolCard(c *cli.Context, path, user string) error {
 	pin, err := readSecretFile(c.String("pin-file"))
 	if err != nil {
 		return fmt.Errorf("--pin-file: %w", err)
@@ -188,8 +191,6 @@ func enrolPIV(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// The same checks segld makes, here first, so that a card that
-	// cannot be enrolled is named before anything is sent.
 	a, err := v.Verify(f9, slotCert)
 	if err == nil {
 		err = a.Binds(pub)
@@ -202,17 +203,71 @@ func enrolPIV(c *cli.Context) error {
 		return err
 	}
 	var view admin.PIVView
-	err = call(c, "POST", "/admin/v1/piv", admin.PIVEnrolment{UserID: c.String("user"), Slot: slot, PublicKey: spki,
-		Attestation: f9, SlotAttestation: slotCert}, &view)
-	if err != nil {
+	if err := call(c, "POST", path, admin.PIVEnrolment{UserID: user, Slot: slot, PublicKey: spki, Attestation: f9, SlotAttestation: slotCert}, &view); err != nil {
 		return fmt.Errorf("card %d: %w", card.Serial, err)
 	}
-	if err := card.WriteCertificate(mgm, slot, view.Certificate); err != nil {
+	holder, note := "user "+view.UserID, "the certificate is on the card"
+	if view.OfficerID != "" {
+		holder, note = "officer "+view.OfficerID, "its key signs the officer's approvals"
+	} else if err := card.WriteCertificate(mgm, slot, view.Certificate); err != nil {
 		return fmt.Errorf("card %d is enrolled, but %w: run segl piv enrol again, or revoke it", card.Serial, err)
 	}
-	fmt.Fprintf(c.App.Writer, "enrolled card %d (firmware %s, %s) slot %s for user %s: pin-policy %s, touch-policy %s; the certificate is on the card\n",
-		view.Serial, view.Firmware, view.FormFactor, view.Slot, view.UserID, view.PINPolicy, view.TouchPolicy)
+	fmt.Fprintf(c.App.Writer, "enrolled card %d (firmware %s, %s) slot %s for %s: pin-policy %s, touch-policy %s; %s\n",
+		view.Serial, view.Firmware, view.FormFactor, view.Slot, holder, view.PINPolicy, view.TouchPolicy, note)
 	return nil
+}
+
+// cardFlags are segl piv enrol's and segl officers piv enrol's.
+func cardFlags(slot string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "slot", Value: slot, Usage: "the slot: 9a (authentication) or 9c (signature)"},
+		&cli.StringFlag{Name: "reader", Usage: "the reader's PC/SC name (default: the one reader with a card)"},
+		&cli.StringFlag{Name: "algorithm", Value: "p256", Usage: "p256 or p384"},
+		&cli.StringFlag{Name: "pin-policy", Value: "once", Usage: "once or always: when the card asks for its PIN"},
+		&cli.StringFlag{Name: "touch-policy", Value: "never", Usage: "never, always or cached: when the card asks for a touch"},
+		&cli.StringFlag{Name: "pin-file", Usage: "a file holding the card's PIN (one trailing newline is ignored)", Required: true,
+			EnvVars: []string{"SEGL_PIV_PIN_FILE"}},
+		&cli.StringFlag{Name: "attestation-roots", Usage: "a PEM file of roots to trust besides Yubico's, for the check here before segld's"},
+	}
+}
+
+// segl officers: the officers' own cards.
+func officersCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "officers",
+		Usage: "officers' own YubiKey PIV cards, whose keys sign their approvals",
+		Subcommands: []*cli.Command{{
+			Name:  "piv",
+			Usage: "the calling officer's YubiKey PIV card",
+			Subcommands: []*cli.Command{
+				{
+					Name:   "enrol",
+					Usage:  "register your own card (in front of you, through PC/SC), its key made on it and proven by its attestation",
+					Flags:  cardFlags("9c"),
+					Action: func(c *cli.Context) error { return enrolCard(c, "/admin/v1/officers/piv", "") },
+				},
+				{
+					Name:  "list",
+					Usage: "list officers' cards, revoked ones too",
+					Flags: []cli.Flag{&cli.StringFlag{Name: "officer", Usage: "one officer's cards"}},
+					Action: func(c *cli.Context) error {
+						var out struct{ Cards []admin.PIVView }
+						path := "/admin/v1/officers/piv"
+						if o := c.String("officer"); o != "" {
+							path += "?officerId=" + url.QueryEscape(o)
+						}
+						if err := call(c, "GET", path, nil, &out); err != nil {
+							return err
+						}
+						for _, v := range out.Cards {
+							printPIV(c, &v)
+						}
+						return nil
+					},
+				},
+			},
+		}},
+	}
 }
 
 func readRoots(f string) (*x509.CertPool, error) {

@@ -201,3 +201,36 @@ func TestPIVSignChallenge(t *testing.T) {
 		t.Fatalf("a short challenge: %d %s", code, errOut)
 	}
 }
+
+// An officer registers their own card: checked as a user's, listed as the
+// officer's, with nothing written to it; it cannot be a user's card too.
+func TestOfficerPIVEnrol(t *testing.T) {
+	_, attCA, r, on := pivSetup(t)
+	card := pivtest.NewCard(attCA.Device(t, 29170003, [3]byte{5, 7, 1}, 1))
+	first := r.Insert(t, card)
+	out := mustSegl(t, append([]string{"officers", "piv", "enrol", "--pin-policy", "always"}, on...)...)
+	if !strings.Contains(out, "enrolled card 29170003 (firmware 5.7.1, USB-A Keychain) slot 9c for officer ") ||
+		!strings.Contains(out, "pin-policy always") {
+		t.Fatal(out)
+	}
+	if card.Object(0x5fc10a) != nil {
+		t.Fatal("a certificate was written to an officer's card")
+	}
+	if out := mustSegl(t, "officers", "piv", "list"); !strings.Contains(out, "card 29170003\tofficer ") || !strings.Contains(out, "\tenrolled") {
+		t.Fatalf("officers piv list: %s", out)
+	}
+	if out := mustSegl(t, "piv", "list"); strings.Contains(out, "29170003") {
+		t.Fatalf("an officer's card among the users': %s", out)
+	}
+	if _, errOut, code := segl(t, append([]string{"piv", "enrol", "--user", "karen"}, on...)...); code == 0 ||
+		!strings.Contains(errOut, "card 29170003 is enrolled already, to officer ") {
+		t.Fatalf("an officer's card enrolled for a user: %d %s", code, errOut)
+	}
+	// The policy holds for officers too.
+	first.Remove()
+	in := r.Insert(t, pivtest.NewCard(attCA.Device(t, 29170004, [3]byte{5, 6, 0}, 1)))
+	defer in.Remove()
+	if _, errOut, code := segl(t, append([]string{"officers", "piv", "enrol"}, on...)...); code == 0 || !strings.Contains(errOut, "EUCLEAK") {
+		t.Fatalf("an officer's card with old firmware: %d %s", code, errOut)
+	}
+}

@@ -54,3 +54,28 @@ func (s *Server) revokePIV(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, card)
 }
+
+func (s *Server) enrolOfficerPIV(w http.ResponseWriter, r *http.Request) {
+	req, err := decode[admin.PIVEnrolment](s, w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	card, err := s.admin.EnrolOfficerPIV(r.Context(), callerOf(r).ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, card)
+}
+
+func (s *Server) listOfficerPIV(w http.ResponseWriter, r *http.Request) {
+	cards, err := s.admin.OfficerPIVCards(r.Context(), r.URL.Query().Get("officerId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Cards []*admin.PIVView `json:"cards"`
+	}{cards})
+}

@@ -234,6 +234,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/piv", off(s.enrolPIV))
 	m.HandleFunc("GET /admin/v1/piv", off(s.listPIV))
 	m.HandleFunc("POST /admin/v1/piv/{serial}/revoke", off(s.revokePIV))
+	m.HandleFunc("POST /admin/v1/officers/piv", off(s.enrolOfficerPIV))
+	m.HandleFunc("GET /admin/v1/officers/piv", off(s.listOfficerPIV))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

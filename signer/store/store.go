@@ -76,6 +76,8 @@ type Reader interface {
 	// PIVCards lists a user's cards, revoked ones too (every user's when
 	// user is empty), oldest first.
 	PIVCards(user string) ([]*PIVCard, error)
+	// OfficerPIVCards lists an officer's cards likewise.
+	OfficerPIVCards(officer string) ([]*PIVCard, error)
 	// CodeCards lists a user's cards (all users' when user is empty).
 	CodeCards(user string) ([]*CodeCard, error)
 
@@ -379,13 +381,14 @@ type Device struct {
 // Active reports whether the device may be used.
 func (d *Device) Active() bool { return d.Revoked.IsZero() }
 
-// PIVCard is a YubiKey enrolled to a user: the key in one of its slots,
+// PIVCard is a YubiKey enrolled to a user or an officer: the key in one of its slots,
 // made on the card, the issuer's certificate for it, and the card's
 // attestation that proves where the key was made and with which policies.
 type PIVCard struct {
 	ID          string
 	Serial      uint32
-	User        string
+	User        string // the user's card, or
+	Officer     string // the officer's, whose card signs approvals (dual control)
 	Slot        string // 9a, 9c, …
 	PublicKey   []byte // DER SubjectPublicKeyInfo
 	Certificate []byte // DER

@@ -7,12 +7,12 @@ import (
 	"github.com/segl/segl/signer/store"
 )
 
-const pivCols = `id, serial, user_id, slot, public_key, certificate, attest_slot, attest_card, firmware, pin_policy, touch_policy, form_factor, created, created_by, revoked, revoked_by`
+const pivCols = `id, serial, COALESCE(user_id, ''), COALESCE(officer_id, ''), slot, public_key, certificate, attest_slot, attest_card, firmware, pin_policy, touch_policy, form_factor, created, created_by, revoked, revoked_by`
 
 func scanPIVCard(s interface{ Scan(...any) error }) (*store.PIVCard, error) {
 	var c store.PIVCard
 	var serial, created, revoked int64
-	if err := s.Scan(&c.ID, &serial, &c.User, &c.Slot, &c.PublicKey, &c.Certificate, &c.AttestSlot, &c.AttestCard, &c.Firmware,
+	if err := s.Scan(&c.ID, &serial, &c.User, &c.Officer, &c.Slot, &c.PublicKey, &c.Certificate, &c.AttestSlot, &c.AttestCard, &c.Firmware,
 		&c.PINPolicy, &c.TouchPolicy, &c.FormFactor, &created, &c.CreatedBy, &revoked, &c.RevokedBy); err != nil {
 		return nil, err
 	}
@@ -31,12 +31,26 @@ func (r reader) PIVCard(serial uint32) (*store.PIVCard, error) {
 }
 
 func (r reader) PIVCards(user string) ([]*store.PIVCard, error) {
-	return all(scanPIVCard)(r.q.Query(r.ctx, `SELECT `+pivCols+` FROM piv_cards WHERE CAST(? AS TEXT) = '' OR user_id = ? ORDER BY created, id`, user, user))
+	return all(scanPIVCard)(r.q.Query(r.ctx, `SELECT `+pivCols+` FROM piv_cards
+		WHERE user_id IS NOT NULL AND (CAST(? AS TEXT) = '' OR user_id = ?) ORDER BY created, id`, user, user))
 }
 
+func (r reader) OfficerPIVCards(officer string) ([]*store.PIVCard, error) {
+	return all(scanPIVCard)(r.q.Query(r.ctx, `SELECT `+pivCols+` FROM piv_cards
+		WHERE officer_id IS NOT NULL AND (CAST(? AS TEXT) = '' OR officer_id = ?) ORDER BY created, id`, officer, officer))
+}
+
+// pivInsertCols are pivCols as written: a card is a user's or an
+// officer's, the other NULL.
+const pivInsertCols = `id, serial, user_id, officer_id, slot, public_key, certificate, attest_slot, attest_card, firmware, pin_policy, touch_policy, form_factor, created, created_by, revoked, revoked_by`
+
 func (t *txn) CreatePIVCard(c *store.PIVCard) error {
-	return t.insert(fmt.Sprintf("PIV card %d (enrolled already)", c.Serial), `INSERT INTO piv_cards (`+pivCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, int64(c.Serial), c.User, c.Slot, c.PublicKey, c.Certificate, c.AttestSlot, c.AttestCard, c.Firmware, c.PINPolicy, c.TouchPolicy,
+	if (c.User == "") == (c.Officer == "") {
+		return fmt.Errorf("PIV card %d: a card is a user's or an officer's", c.Serial)
+	}
+	return t.insert(fmt.Sprintf("PIV card %d (enrolled already)", c.Serial), `INSERT INTO piv_cards (`+pivInsertCols+`)
+		VALUES (?, ?, NULLIF(CAST(? AS TEXT), ''), NULLIF(CAST(? AS TEXT), ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, int64(c.Serial), c.User, c.Officer, c.Slot, c.PublicKey, c.Certificate, c.AttestSlot, c.AttestCard, c.Firmware, c.PINPolicy, c.TouchPolicy,
 		c.FormFactor, nanos(c.Created), c.CreatedBy, nanos(c.Revoked), c.RevokedBy)
 }
 

@@ -660,4 +660,34 @@ func testPIVCards(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+	// An officer's card: listed as the officer's, never as a user's; a
+	// serial live for a user is not the officer's too; a card is one
+	// holder's.
+	officer := card("ann-card", now)
+	officer.Serial, officer.User, officer.Officer, officer.Certificate = 4000000002, "", "ann", []byte{}
+	update(t, s, func(tx store.Tx) error { return tx.CreatePIVCard(officer) })
+	taken := card("taken", now)
+	taken.User, taken.Officer = "", "bo"
+	both := card("both", now)
+	both.Serial, both.Officer = 4000000003, "bo"
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.CreatePIVCard(taken) }); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("a user's live serial enrolled for an officer: %v", err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.CreatePIVCard(both) }); err == nil {
+		t.Fatal("a card of a user and an officer at once was stored")
+	}
+	view(t, s, func(r store.Reader) error {
+		cs, err := r.OfficerPIVCards("ann")
+		if err != nil || len(cs) != 1 {
+			return fmt.Errorf("ann's cards: %v %v", cs, err)
+		}
+		same(t, "an officer's card", cs[0], officer)
+		if all, err := r.PIVCards(""); err != nil || len(all) != 2 {
+			return fmt.Errorf("the users' cards: %v %v", all, err)
+		}
+		if all, err := r.OfficerPIVCards(""); err != nil || len(all) != 1 {
+			return fmt.Errorf("the officers' cards: %v %v", all, err)
+		}
+		return nil
+	})
 }

@@ -145,7 +145,8 @@ func (r *Reader) Log() string {
 }
 
 // Insert connects card to the reader, as if put into it; the card stays
-// until Remove or the test's end. pcscd's vpcd may not listen yet just
+// until Remove or the test's end. The reader takes one card at a time:
+// Remove the one in it first. pcscd's vpcd may not listen yet just
 // after Start, so Insert retries for a few seconds.
 func (r *Reader) Insert(t testing.TB, card *Card) *Inserted {
 	t.Helper()
