@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 
@@ -178,6 +180,21 @@ func enrolCard(c *cli.Context, path, user string) error {
 		return err
 	}
 	defer card.Close()
+	// Generating replaces the slot's key: a card enrolled now would lose
+	// the key it is enrolled with, so segld is asked first.
+	var known admin.PIVView
+	var apiErr *apiError
+	err = call(c, "GET", fmt.Sprintf("/admin/v1/piv/%d", card.Serial), nil, &known)
+	switch {
+	case err == nil && known.Revoked == "":
+		holder := "user " + known.UserID
+		if known.OfficerID != "" {
+			holder = "officer " + known.OfficerID
+		}
+		return fmt.Errorf("card %d is enrolled already, to %s: revoke it first (segl piv revoke --serial %d); the card was not changed", card.Serial, holder, card.Serial)
+	case err != nil && !(errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound):
+		return fmt.Errorf("card %d: ask segld whether it is enrolled: %w", card.Serial, err)
+	}
 	mgm, err := card.ManagementKey(pin)
 	if err != nil {
 		return err

@@ -81,10 +81,20 @@ func TestPIVEnrol(t *testing.T) {
 		!strings.Contains(out, "\tenrolled") {
 		t.Fatalf("list: %s", out)
 	}
-	// Enrolled twice: refused, naming the revocation.
+	// Enrolled twice: refused, naming the revocation, before the card
+	// is touched: the enrolled key is still in the slot.
 	if _, errOut, code := segl(t, enrol("--user", "karen")...); code == 0 ||
-		!strings.Contains(errOut, "card 29170001 is enrolled already, to user karen: revoke it first") {
+		!strings.Contains(errOut, "card 29170001 is enrolled already, to user karen: revoke it first") || !strings.Contains(errOut, "the card was not changed") {
 		t.Fatalf("a second enrolment: exit %d %s", code, errOut)
+	}
+	if yk, err := gopiv.Open(r.Name); err != nil {
+		t.Fatal(err)
+	} else {
+		now, err := yk.Attest(gopiv.SlotAuthentication)
+		yk.Close()
+		if err != nil || !samePublicKey(now.PublicKey, att.PublicKey) {
+			t.Fatalf("a refused enrolment changed the slot's key: %v", err)
+		}
 	}
 	out = mustSegl(t, "piv", "revoke", "--serial", "29170001")
 	if !strings.Contains(out, "revoked ") || !strings.Contains(out, "by officer:") {

@@ -215,6 +215,23 @@ func (s *Service) validity() time.Duration {
 	return s.CertValidity
 }
 
+// PIVCard is the card with this serial: the one enrolled now, or the last
+// revoked.
+func (s *Service) PIVCard(ctx context.Context, serial uint32) (*PIVView, error) {
+	var v *PIVView
+	err := s.Store.View(ctx, func(r store.Reader) error {
+		c, err := r.PIVCard(serial)
+		if err == nil {
+			v = pivView(c)
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no card %d: %w", serial, store.ErrNotFound)
+	}
+	return v, err
+}
+
 // PIVCards lists a user's cards (every user's when user is empty).
 func (s *Service) PIVCards(ctx context.Context, user string) ([]*PIVView, error) {
 	views := []*PIVView{}

@@ -41,13 +41,36 @@ func (s *Server) listPIV(w http.ResponseWriter, r *http.Request) {
 	}{cards})
 }
 
-func (s *Server) revokePIV(w http.ResponseWriter, r *http.Request) {
+// cardSerial is the {serial} of a card's path.
+func cardSerial(r *http.Request) (uint32, error) {
 	serial, err := strconv.ParseUint(r.PathValue("serial"), 10, 32)
 	if err != nil || serial == 0 {
-		s.fail(w, r, fmt.Errorf("%w: %q is not a card serial: a decimal number from 1 to 4294967295", orders.ErrInvalid, r.PathValue("serial")))
+		return 0, fmt.Errorf("%w: %q is not a card serial: a decimal number from 1 to 4294967295", orders.ErrInvalid, r.PathValue("serial"))
+	}
+	return uint32(serial), nil
+}
+
+func (s *Server) showPIV(w http.ResponseWriter, r *http.Request) {
+	serial, err := cardSerial(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	card, err := s.admin.RevokePIV(r.Context(), callerOf(r).ID, uint32(serial))
+	card, err := s.admin.PIVCard(r.Context(), serial)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, card)
+}
+
+func (s *Server) revokePIV(w http.ResponseWriter, r *http.Request) {
+	serial, err := cardSerial(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	card, err := s.admin.RevokePIV(r.Context(), callerOf(r).ID, serial)
 	if err != nil {
 		s.fail(w, r, err)
 		return

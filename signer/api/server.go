@@ -233,6 +233,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/devices/{id}/revoke", off(s.revokeDevice))
 	m.HandleFunc("POST /admin/v1/piv", off(s.enrolPIV))
 	m.HandleFunc("GET /admin/v1/piv", off(s.listPIV))
+	m.HandleFunc("GET /admin/v1/piv/{serial}", off(s.showPIV))
 	m.HandleFunc("POST /admin/v1/piv/{serial}/revoke", off(s.revokePIV))
 	m.HandleFunc("POST /admin/v1/officers/piv", off(s.enrolOfficerPIV))
 	m.HandleFunc("GET /admin/v1/officers/piv", off(s.listOfficerPIV))

@@ -43,20 +43,40 @@ func (*PIVFactor) Category() Category { return Possession }
 // AMR is the least the card proves; AMRs says what it did.
 func (*PIVFactor) AMR() string { return "sc" }
 
-// Categories: the card, and its PIN when its key asks for it.
+// Categories: the card, and what its key asks for before it signs: the
+// PIN (knowledge), or on a YubiKey Bio a fingerprint (inherence).
 func (*PIVFactor) Categories(o *store.Order) []Category {
-	if strings.HasSuffix(o.PIVCard, ":pin") {
+	switch {
+	case strings.HasSuffix(o.PIVCard, ":pin"):
 		return []Category{Possession, Knowledge}
+	case strings.HasSuffix(o.PIVCard, ":bio"):
+		return []Category{Possession, Inherence}
 	}
 	return []Category{Possession}
 }
 
-// AMRs are RFC 8176's: sc, and pin when the card's key asked for it.
+// AMRs are RFC 8176's: sc, then pin or fpt for what unlocked the key.
 func (*PIVFactor) AMRs(_ store.Reader, o *store.Order) ([]string, error) {
-	if strings.HasSuffix(o.PIVCard, ":pin") {
+	switch {
+	case strings.HasSuffix(o.PIVCard, ":pin"):
 		return []string{"sc", "pin"}, nil
+	case strings.HasSuffix(o.PIVCard, ":bio"):
+		return []string{"sc", "fpt"}, nil
 	}
 	return []string{"sc"}, nil
+}
+
+// unlocked is the order's note of what a card's PIN policy asks before
+// its key signs: ":pin", ":bio" (match-once, match-always: a YubiKey
+// Bio's fingerprint) or nothing (never).
+func unlocked(pinPolicy string) string {
+	switch pinPolicy {
+	case "once", "always":
+		return ":pin"
+	case "match-once", "match-always":
+		return ":bio"
+	}
+	return ""
 }
 
 // PIVChallenge is what /rp/v1/challenge shows for piv: the 32 bytes
@@ -153,10 +173,7 @@ func (f *PIVFactor) Verify(ctx context.Context, a *Attempt) (Verdict, error) {
 			return false, err
 		}
 		if signer != nil {
-			o.PIVCard = strconv.FormatUint(uint64(signer.Serial), 10)
-			if signer.PINPolicy != "never" {
-				o.PIVCard += ":pin"
-			}
+			o.PIVCard = strconv.FormatUint(uint64(signer.Serial), 10) + unlocked(signer.PINPolicy)
 		}
 		return true, nil
 	}

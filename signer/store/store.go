@@ -355,7 +355,7 @@ type Order struct {
 	RequiresDocument bool
 	// PIVCard is the smart card whose signature passed the piv factor:
 	// its serial, then ":pin" when its key signs only after the card's
-	// PIN; empty until then.
+	// PIN, ":bio" after a fingerprint; empty until then.
 	PIVCard string
 }
 
