@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,18 +10,34 @@ import (
 	"github.com/segl/segl/signer/orders"
 )
 
-func (s *Server) enrolPIV(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[admin.PIVEnrolment](s, w, r)
+// enrolCard is POST /admin/v1/piv (a user's card) and
+// /admin/v1/officers/piv (the calling officer's own), by enrol.
+func (s *Server) enrolCard(enrol func(ctx context.Context, by string, req *admin.PIVEnrolment) (*admin.PIVView, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[admin.PIVEnrolment](s, w, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		card, err := enrol(r.Context(), callerOf(r).ID, req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, card)
+	}
+}
+
+// listCards is GET /admin/v1/piv?userId= and /admin/v1/officers/piv?officerId=.
+func (s *Server) listCards(w http.ResponseWriter, r *http.Request, list func(context.Context, string) ([]*admin.PIVView, error), holder string) {
+	cards, err := list(r.Context(), holder)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	card, err := s.admin.EnrolPIV(r.Context(), callerOf(r).ID, req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, card)
+	writeJSON(w, http.StatusOK, struct {
+		Cards []*admin.PIVView `json:"cards"`
+	}{cards})
 }
 
 func (s *Server) listPIV(w http.ResponseWriter, r *http.Request) {
@@ -31,14 +48,11 @@ func (s *Server) listPIV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	cards, err := s.admin.PIVCards(r.Context(), user)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Cards []*admin.PIVView `json:"cards"`
-	}{cards})
+	s.listCards(w, r, s.admin.PIVCards, user)
+}
+
+func (s *Server) listOfficerPIV(w http.ResponseWriter, r *http.Request) {
+	s.listCards(w, r, s.admin.OfficerPIVCards, r.URL.Query().Get("officerId"))
 }
 
 // cardSerial is the {serial} of a card's path.
@@ -50,55 +64,27 @@ func cardSerial(r *http.Request) (uint32, error) {
 	return uint32(serial), nil
 }
 
-func (s *Server) showPIV(w http.ResponseWriter, r *http.Request) {
-	serial, err := cardSerial(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// cardBySerial is GET /admin/v1/piv/{serial} and its revoke, by do.
+func (s *Server) cardBySerial(do func(r *http.Request, serial uint32) (*admin.PIVView, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		serial, err := cardSerial(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		card, err := do(r, serial)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, card)
 	}
-	card, err := s.admin.PIVCard(r.Context(), serial)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, card)
 }
 
-func (s *Server) revokePIV(w http.ResponseWriter, r *http.Request) {
-	serial, err := cardSerial(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	card, err := s.admin.RevokePIV(r.Context(), callerOf(r).ID, serial)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, card)
+func (s *Server) showPIV(r *http.Request, serial uint32) (*admin.PIVView, error) {
+	return s.admin.PIVCard(r.Context(), serial)
 }
 
-func (s *Server) enrolOfficerPIV(w http.ResponseWriter, r *http.Request) {
-	req, err := decode[admin.PIVEnrolment](s, w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	card, err := s.admin.EnrolOfficerPIV(r.Context(), callerOf(r).ID, req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, card)
-}
-
-func (s *Server) listOfficerPIV(w http.ResponseWriter, r *http.Request) {
-	cards, err := s.admin.OfficerPIVCards(r.Context(), r.URL.Query().Get("officerId"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Cards []*admin.PIVView `json:"cards"`
-	}{cards})
+func (s *Server) revokePIV(r *http.Request, serial uint32) (*admin.PIVView, error) {
+	return s.admin.RevokePIV(r.Context(), callerOf(r).ID, serial)
 }

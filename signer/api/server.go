@@ -231,11 +231,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /admin/v1/tokens/{serial}", off(s.changeToken))
 	m.HandleFunc("GET /admin/v1/devices", off(s.listDevices))
 	m.HandleFunc("POST /admin/v1/devices/{id}/revoke", off(s.revokeDevice))
-	m.HandleFunc("POST /admin/v1/piv", off(s.enrolPIV))
+	m.HandleFunc("POST /admin/v1/piv", off(s.enrolCard(s.admin.EnrolPIV)))
 	m.HandleFunc("GET /admin/v1/piv", off(s.listPIV))
-	m.HandleFunc("GET /admin/v1/piv/{serial}", off(s.showPIV))
-	m.HandleFunc("POST /admin/v1/piv/{serial}/revoke", off(s.revokePIV))
-	m.HandleFunc("POST /admin/v1/officers/piv", off(s.enrolOfficerPIV))
+	m.HandleFunc("GET /admin/v1/piv/{serial}", off(s.cardBySerial(s.showPIV)))
+	m.HandleFunc("POST /admin/v1/piv/{serial}/revoke", off(s.cardBySerial(s.revokePIV)))
+	m.HandleFunc("POST /admin/v1/officers/piv", off(s.enrolCard(s.admin.EnrolOfficerPIV)))
 	m.HandleFunc("GET /admin/v1/officers/piv", off(s.listOfficerPIV))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
