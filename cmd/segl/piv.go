@@ -67,23 +67,10 @@ func pivCommand() *cli.Command {
 				},
 			},
 			{
-				Name:  "list",
-				Usage: "list enrolled cards, revoked ones too",
-				Flags: []cli.Flag{&cli.StringFlag{Name: "user", Usage: "one user's cards"}},
-				Action: func(c *cli.Context) error {
-					var out struct{ Cards []admin.PIVView }
-					path := "/admin/v1/piv"
-					if u := c.String("user"); u != "" {
-						path += "?userId=" + url.QueryEscape(u)
-					}
-					if err := call(c, "GET", path, nil, &out); err != nil {
-						return err
-					}
-					for _, v := range out.Cards {
-						printPIV(c, &v)
-					}
-					return nil
-				},
+				Name:   "list",
+				Usage:  "list enrolled cards, revoked ones too",
+				Flags:  []cli.Flag{&cli.StringFlag{Name: "user", Usage: "one user's cards"}},
+				Action: listCards("/admin/v1/piv", "user", "userId"),
 			},
 			{
 				Name:  "revoke",
@@ -136,6 +123,25 @@ func verifyAttestation(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "valid: %s\n", a)
 	return nil
+}
+
+// listCards prints the cards at path, of the one holder the flag names
+// (the query parameter param) or of all.
+func listCards(path, flag, param string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		p := path
+		if h := c.String(flag); h != "" {
+			p += "?" + param + "=" + url.QueryEscape(h)
+		}
+		var out struct{ Cards []admin.PIVView }
+		if err := call(c, "GET", p, nil, &out); err != nil {
+			return err
+		}
+		for _, v := range out.Cards {
+			printPIV(c, &v)
+		}
+		return nil
+	}
 }
 
 func printPIV(c *cli.Context, v *admin.PIVView) {
@@ -264,23 +270,10 @@ func officersCommand() *cli.Command {
 					Action: func(c *cli.Context) error { return enrolCard(c, "/admin/v1/officers/piv", "") },
 				},
 				{
-					Name:  "list",
-					Usage: "list officers' cards, revoked ones too",
-					Flags: []cli.Flag{&cli.StringFlag{Name: "officer", Usage: "one officer's cards"}},
-					Action: func(c *cli.Context) error {
-						var out struct{ Cards []admin.PIVView }
-						path := "/admin/v1/officers/piv"
-						if o := c.String("officer"); o != "" {
-							path += "?officerId=" + url.QueryEscape(o)
-						}
-						if err := call(c, "GET", path, nil, &out); err != nil {
-							return err
-						}
-						for _, v := range out.Cards {
-							printPIV(c, &v)
-						}
-						return nil
-					},
+					Name:   "list",
+					Usage:  "list officers' cards, revoked ones too",
+					Flags:  []cli.Flag{&cli.StringFlag{Name: "officer", Usage: "one officer's cards"}},
+					Action: listCards("/admin/v1/officers/piv", "officer", "officerId"),
 				},
 			},
 		}},

@@ -229,6 +229,9 @@ func TestOfficerPIVEnrol(t *testing.T) {
 	if out := mustSegl(t, "officers", "piv", "list"); !strings.Contains(out, "card 29170003\tofficer ") || !strings.Contains(out, "\tenrolled") {
 		t.Fatalf("officers piv list: %s", out)
 	}
+	if out := mustSegl(t, "officers", "piv", "list", "--officer", "nobody"); out != "" {
+		t.Fatalf("another officer's cards: %s", out)
+	}
 	if out := mustSegl(t, "piv", "list"); strings.Contains(out, "29170003") {
 		t.Fatalf("an officer's card among the users': %s", out)
 	}
